@@ -1,0 +1,88 @@
+"""The `axhw` command line. Subcommands live in their own modules and load lazily."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from . import __version__
+from .errors import AxhwError
+
+# command name -> "module:attribute" (a click.Command). Loaded on first use.
+COMMANDS: dict[str, str] = {
+    "gen": "axhw.commands.gen:gen",
+    "verify": "axhw.commands.verify:verify",
+    "demo": "axhw.commands.demo:demo",
+    "families": "axhw.commands.gen:families",
+    "lut": "axhw.commands.lut:lut",
+    "metrics": "axhw.commands.metrics:metrics",
+    "characterize": "axhw.commands.characterize:characterize",
+    "sweep": "axhw.commands.sweep:sweep",
+    "report": "axhw.commands.report:report",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                raise click.UsageError(f"command {name!r} is not available in this build") from None
+            raise
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="axhw")
+@click.option("-v", "--verbose", is_flag=True, help="Show tool logs and tracebacks.")
+@click.pass_context
+def cli(ctx, verbose):
+    """axhw: approximate multipliers, from idea to verified RTL, PPA and DNN emulation."""
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv=None) -> int:
+    """Entry point: AxhwError -> one line on stderr and its exit code; never a traceback
+    unless --verbose."""
+    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="axhw", standalone_mode=False)
+    except AxhwError as exc:
+        click.echo(f"axhw: error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("axhw: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        click.echo(f"axhw: error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("axhw: interrupted", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last line of defence: one line, not a traceback
+        if verbose:
+            raise
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        click.echo(f"axhw: internal error: {type(exc).__name__}: {msg} (rerun with -v for details)",
+                   err=True)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

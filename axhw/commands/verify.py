@@ -1,0 +1,43 @@
+"""`axhw verify DESIGN.json`: RTL == golden model, on every pair where feasible."""
+
+from __future__ import annotations
+
+import click
+
+from ..design import load_design
+from ..errors import VerificationFailed
+from ..verify import METHODS, verify_design
+
+
+def format_result(r) -> str:
+    scope = "all" if r.exhaustive else "sampled"
+    status = "PASS" if r.ok else "FAIL"
+    line = (f"{status} {r.method:<10} {r.sim:<9} {r.checked:>12,} {scope} pairs, "
+            f"{r.mismatches} mismatches, {r.seconds:.2f} s")
+    if r.detail:
+        line += f" ({r.detail})"
+    return line
+
+
+@click.command()
+@click.argument("design_json", type=click.Path(dir_okay=False))
+@click.option("--sim", default="both", show_default=True,
+              type=click.Choice(["icarus", "verilator", "both"]), help="Simulator(s).")
+@click.option("--method", default=None, type=click.Choice(sorted(METHODS)),
+              help="Default: cocotb on every pair up to 2^16 pairs, else exhaustive.")
+@click.option("--samples", default=100_000, show_default=True, help="Pairs for --method random.")
+@click.option("--seed", default=1, show_default=True, help="Seed for --method random.")
+def verify(design_json, sim, method, samples, seed):
+    """Check the design's RTL against its golden model; exit 0 only if everything matches."""
+    design = load_design(design_json)
+    results = verify_design(design, sim=sim, method=method, samples=samples, seed=seed)
+    click.echo(f"{design.top}: {design.bits_a}x{design.bits_b} "
+               f"{'signed' if design.signed else 'unsigned'} {design.family}")
+    for r in results:
+        click.echo(format_result(r))
+        for m in r.first_mismatches:
+            click.echo(f"    a={m['a']} b={m['b']} expected={m['expected']} got={m['got']}")
+    bad = [r for r in results if not r.ok]
+    if bad:
+        raise VerificationFailed(f"{design.top}: RTL differs from the golden model on "
+                                 + ", ".join(f"{r.sim} ({r.mismatches} pairs)" for r in bad))

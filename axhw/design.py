@@ -1,0 +1,121 @@
+"""A design = Verilog file + JSON sidecar. The JSON is the contract every later stage reads.
+
+Keys: top, verilog (relative to the JSON), family, params (defaults resolved), bits_a, bits_b,
+signed, out_bits, out_signed, bit_linear, ports, verilog_sha256, axhw_version, notes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .errors import AxhwError
+from .families import get_family
+from .families.base import Multiplier
+from .fileio import ensure_dir, sha256_text, write_json, write_text
+
+
+@dataclass
+class Design:
+    """A loaded design. `spec` is the family instance (golden model) for axhw designs, None for
+    external Verilog."""
+
+    json_path: Path | None
+    top: str
+    verilog_path: Path
+    family: str
+    params: dict[str, Any]
+    bits_a: int
+    bits_b: int
+    signed: bool
+    out_bits: int
+    out_signed: bool
+    spec: Multiplier | None = None
+    ports: tuple[str, str, str] = ("a", "b", "p")
+    meta: dict[str, Any] | None = None
+
+    def golden(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        if self.spec is None:
+            raise AxhwError(f"design {self.top} has no golden model (external Verilog)")
+        return self.spec.golden(A, B)
+
+    @property
+    def verilog_sha256(self) -> str:
+        return sha256_text(self.verilog_path.read_text())
+
+
+def design_dict(spec: Multiplier, verilog_name: str, verilog_text: str) -> dict[str, Any]:
+    return {
+        "top": spec.top,
+        "verilog": verilog_name,
+        "family": spec.family,
+        "params": spec.params(),
+        "bits_a": spec.bits_a,
+        "bits_b": spec.bits_b,
+        "signed": spec.signed,
+        "out_bits": spec.out_bits,
+        "out_signed": spec.out_signed,
+        "bit_linear": bool(spec.bit_linear),
+        "ports": {"a": "a", "b": "b", "p": "p"},
+        "verilog_sha256": sha256_text(verilog_text),
+        "axhw_version": __version__,
+        "notes": spec.notes(),
+    }
+
+
+def write_design(spec: Multiplier, outdir: Path) -> Path:
+    """Write ``<top>.v`` and ``<top>.json`` into outdir (atomically); return the JSON path."""
+    outdir = ensure_dir(Path(outdir))
+    text = spec.verilog()
+    vname = f"{spec.top}.v"
+    write_text(outdir / vname, text)
+    json_path = outdir / f"{spec.top}.json"
+    write_json(json_path, design_dict(spec, vname, text))
+    return json_path
+
+
+def spec_from_dict(d: dict[str, Any]) -> Multiplier:
+    cls = get_family(d["family"])
+    return cls(bits_a=int(d["bits_a"]), bits_b=int(d["bits_b"]), signed=bool(d["signed"]),
+               **{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.get("params", {}).items()})
+
+
+def load_design(path: Path | str) -> Design:
+    """Load a design JSON written by ``axhw gen`` (and rebuild its golden model)."""
+    path = Path(path)
+    try:
+        d = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise AxhwError(f"design file not found: {path}") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise AxhwError(f"cannot read design JSON {path}: {exc}") from None
+    if not isinstance(d, dict):
+        raise AxhwError(f"{path}: not a design JSON object")
+    missing = [k for k in ("top", "verilog", "family", "bits_a", "bits_b", "signed", "out_bits")
+               if k not in d]
+    if missing:
+        raise AxhwError(f"{path}: not an axhw design JSON (missing {', '.join(missing)})")
+    vpath = (path.parent / d["verilog"]).resolve()
+    if not vpath.is_file():
+        raise AxhwError(f"{path}: Verilog file {vpath} not found")
+    spec = None
+    try:
+        spec = spec_from_dict(d)
+    except AxhwError:
+        if d["family"] in ("external",):
+            spec = None
+        else:
+            raise
+    except TypeError as exc:
+        raise AxhwError(f"{path}: parameters do not match family {d['family']}: {exc}") from None
+    ports = d.get("ports") or {"a": "a", "b": "b", "p": "p"}
+    return Design(json_path=path, top=d["top"], verilog_path=vpath, family=d["family"],
+                  params=d.get("params", {}), bits_a=int(d["bits_a"]), bits_b=int(d["bits_b"]),
+                  signed=bool(d["signed"]), out_bits=int(d["out_bits"]),
+                  out_signed=bool(d.get("out_signed", d["signed"])), spec=spec,
+                  ports=(ports["a"], ports["b"], ports["p"]), meta=d)

@@ -1,0 +1,184 @@
+"""What every multiplier family is: a frozen parameter dataclass with its golden model and hardware.
+
+A family subclasses :class:`Multiplier`, adds its parameters as dataclass fields (with
+``param(...)`` metadata: help text, short name for the module name, range text), validates them in
+``validate()``, and implements ``golden(A, B)`` (vectorized numpy, exact integers) and
+``build(nl, a, b)`` (drives the output through the shared trees). Construction validates, so an
+instance is always a buildable design.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import AxhwError
+from ..hdl.netlist import Netlist
+
+MIN_BITS, MAX_BITS = 2, 16
+
+
+def param(default: Any, help: str, short: str | None = None, range: str = "",
+          always: bool = False) -> Any:
+    """A family parameter. `short` names it in the module name; `always` shows it even at default."""
+    meta = {"help": help, "short": short, "range": range, "always": always}
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("use tuples for sequence defaults")
+    return field(default=default, metadata=meta)
+
+
+def check(cond: bool, message: str) -> None:
+    if not cond:
+        raise AxhwError(message)
+
+
+def check_choice(name: str, value: str, choices) -> None:
+    check(value in choices, f"{name}={value!r} is not valid: choose one of {', '.join(choices)}")
+
+
+def check_range(name: str, value: int, lo: int, hi: int) -> None:
+    check(lo <= value <= hi, f"{name}={value} is out of range: valid is {lo}..{hi}")
+
+
+@dataclass(frozen=True)
+class Multiplier:
+    bits_a: int = 8
+    bits_b: int = 8
+    signed: bool = False
+
+    family: ClassVar[str] = ""
+    abbrev: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    # Product is a fixed sum of kept AND bits plus a constant (the emulator's tensor-core path).
+    bit_linear: ClassVar[bool] = False
+
+    def __post_init__(self):
+        for name in ("bits_a", "bits_b"):
+            v = getattr(self, name)
+            check(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer")
+            check_range(name, v, MIN_BITS, MAX_BITS)
+        self.validate()
+
+    # -- to be provided by families -------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise AxhwError (one line naming the rule) for invalid parameter combinations."""
+
+    def golden(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        """Exact integer result for operand values A, B (signed values when `signed`). int64."""
+        raise NotImplementedError
+
+    def build(self, nl: Netlist, a: list[str], b: list[str]) -> None:
+        """Add the structure to `nl`, driving output port ``p`` (out_bits wide)."""
+        raise NotImplementedError
+
+    @property
+    def out_bits(self) -> int:
+        return self.bits_a + self.bits_b
+
+    @property
+    def out_signed(self) -> bool:
+        """Whether port p is read as two's complement."""
+        return self.signed
+
+    def notes(self) -> list[str]:
+        """Remarks recorded in the JSON and the Verilog header (e.g. why out_bits is wider)."""
+        return []
+
+    # -- shared machinery ------------------------------------------------------------------------
+    @classmethod
+    def family_fields(cls) -> list[dataclasses.Field]:
+        return [f for f in dataclasses.fields(cls) if f.name not in ("bits_a", "bits_b", "signed")]
+
+    def params(self) -> dict[str, Any]:
+        """Family parameters, defaults resolved, JSON-ready."""
+        out = {}
+        for f in self.family_fields():
+            v = getattr(self, f.name)
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    @property
+    def top(self) -> str:
+        """Deterministic, descriptive module name, e.g. ``mul8u_perf_j2_k3``."""
+        width = f"{self.bits_a}" if self.bits_a == self.bits_b else f"{self.bits_a}x{self.bits_b}"
+        parts = [f"mul{width}{'s' if self.signed else 'u'}", self.abbrev]
+        for f in self.family_fields():
+            v = getattr(self, f.name)
+            if f.metadata.get("always") or v != f.default:
+                short = f.metadata.get("short")
+                parts.append(f"{f.name if short is None else short}{_name_value(v)}")
+        return "_".join(parts)
+
+    def verilog(self) -> str:
+        nl = Netlist(self.top)
+        nl.header_comment += [
+            f"{self.top}: {self.description}",
+            f"family={self.family} bits_a={self.bits_a} bits_b={self.bits_b} "
+            f"signed={int(self.signed)} out_bits={self.out_bits}",
+            "params: " + (", ".join(f"{k}={v}" for k, v in self.params().items()) or "(none)"),
+            f"contract: p == golden(a, b) mod 2^{self.out_bits}"
+            + (" (two's complement)" if self.out_signed else ""),
+            "generated by axhw; do not edit",
+        ] + [f"note: {n}" for n in self.notes()]
+        a = nl.port("input", "a", self.bits_a)
+        b = nl.port("input", "b", self.bits_b)
+        nl.port("output", "p", self.out_bits)
+        self.build(nl, a, b)
+        return nl.emit()
+
+    @classmethod
+    def from_strings(cls, bits_a: int, bits_b: int, signed: bool, kv: dict[str, str]):
+        """Build from generic ``-p KEY=VALUE`` strings, converting by field type."""
+        fields = {f.name: f for f in cls.family_fields()}
+        values: dict[str, Any] = {}
+        for key, raw in kv.items():
+            if key not in fields:
+                known = ", ".join(fields) or "none"
+                raise AxhwError(f"unknown parameter {key!r} for type {cls.family} (parameters: {known})")
+            values[key] = _convert(key, raw, fields[key])
+        return cls(bits_a=bits_a, bits_b=bits_b, signed=signed, **values)
+
+    @classmethod
+    def describe_params(cls) -> list[tuple[str, str, str, str]]:
+        """(name, default, range, help) rows for --help-params."""
+        rows = []
+        for f in cls.family_fields():
+            d = f.default
+            rows.append((f.name, _name_value(d) if d not in (None, "") else "-",
+                         f.metadata.get("range", ""), f.metadata.get("help", "")))
+        return rows
+
+
+def _name_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, tuple):
+        return "-".join(str(x) for x in v).replace("--", "-m") or "none"
+    if isinstance(v, int) and v < 0:
+        return f"m{-v}"
+    return str(v)
+
+
+def _convert(key: str, raw: str, f: dataclasses.Field) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    raw = raw.strip()
+    try:
+        if kind == "int":
+            return int(raw, 0)
+        if kind == "bool":
+            low = raw.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind.startswith("tuple"):
+            return tuple(int(x, 0) for x in raw.split(",") if x.strip() != "")
+        if kind.startswith("int | None") or kind.startswith("Optional[int]"):
+            return None if raw.lower() in ("", "none") else int(raw, 0)
+    except ValueError:
+        raise AxhwError(f"parameter {key}={raw!r}: expected {kind}") from None
+    return raw

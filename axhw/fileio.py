@@ -1,0 +1,75 @@
+"""Atomic output: write to a temporary file beside the target, then rename; never a half-written file."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import AxhwError
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create a directory (and parents) or fail with a one-line error."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AxhwError(f"cannot create directory {path}: {exc.strerror or exc}") from None
+    if not os.access(path, os.W_OK):
+        raise AxhwError(f"directory {path} is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path, suffix: str = ""):
+    """Yield a temporary path in target's directory; rename it onto target only if the block succeeds."""
+    target = Path(target)
+    ensure_dir(target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(target: Path, text: str) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text)
+    return Path(target)
+
+
+def write_bytes(target: Path, data: bytes) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return Path(target)
+
+
+def write_json(target: Path, obj) -> Path:
+    return write_text(target, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def cache_root() -> Path:
+    """Where derived artefacts (simulator builds, LUTs, synthesis results) are cached.
+
+    `AXHW_CACHE_DIR` overrides; default `~/.cache/axhw`.
+    """
+    root = os.environ.get("AXHW_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "axhw"
+    )
+    return ensure_dir(Path(root))

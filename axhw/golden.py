@@ -1,0 +1,46 @@
+"""Operand enumeration and LUT conventions shared by verification, metrics, LUT export, emulator.
+
+Raw bit patterns index everything: pair index ``(a_raw << bits_b) | b_raw``; LUT ``[a_raw, b_raw]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def to_value(raw: np.ndarray, bits: int, signed: bool) -> np.ndarray:
+    """Raw bit patterns -> operand values (two's complement when signed). int64."""
+    raw = np.asarray(raw, dtype=np.int64) & ((1 << bits) - 1)
+    if signed:
+        return raw - ((raw >> (bits - 1)) & 1) * (1 << bits)
+    return raw
+
+
+def to_raw(value: np.ndarray, bits: int) -> np.ndarray:
+    return np.asarray(value, dtype=np.int64) & ((1 << bits) - 1)
+
+
+def pair_values(index: np.ndarray, bits_a: int, bits_b: int, signed: bool):
+    """Operand values for flat pair indices ``(a_raw << bits_b) | b_raw``."""
+    index = np.asarray(index, dtype=np.int64)
+    a_raw = index >> bits_b
+    b_raw = index & ((1 << bits_b) - 1)
+    return to_value(a_raw, bits_a, signed), to_value(b_raw, bits_b, signed)
+
+
+def all_pairs(bits_a: int, bits_b: int, signed: bool):
+    """(A, B) value arrays over every input pair, in pair-index order."""
+    return pair_values(np.arange(1 << (bits_a + bits_b), dtype=np.int64), bits_a, bits_b, signed)
+
+
+def port_value(p_raw: np.ndarray, out_bits: int, out_signed: bool) -> np.ndarray:
+    """Read output port bits as the integer the contract defines."""
+    return to_value(p_raw, out_bits, out_signed)
+
+
+def golden_lut(spec) -> np.ndarray:
+    """The golden product table ``[a_raw, b_raw]`` of a family instance (≤ 16 input bits)."""
+    if spec.bits_a + spec.bits_b > 24:
+        raise ValueError("golden_lut: too many input bits for an in-memory table")
+    A, B = all_pairs(spec.bits_a, spec.bits_b, spec.signed)
+    return spec.golden(A, B).reshape(1 << spec.bits_a, 1 << spec.bits_b)

@@ -1,0 +1,1 @@
+"""Structural hardware description shared by all families: netlist builder, PP matrix, trees, Booth."""

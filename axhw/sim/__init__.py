@@ -1,0 +1,1 @@
+"""Simulation: the cocotb harness and the simulator wrappers (Icarus, Verilator)."""

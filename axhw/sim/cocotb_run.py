@@ -1,0 +1,168 @@
+"""Run the pair-sweep testbench under cocotb on Icarus or Verilator.
+
+Builds are cached by content hash (testbench + design Verilog + simulator version) under the axhw
+cache, with a file lock so parallel runs share one build. Vectors go in chunks of at most
+``CHUNK`` pairs per simulator run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AxhwError, ToolError
+from ..fileio import cache_root, ensure_dir
+from .simulators import sim_env, sim_version
+
+CHUNK = 1 << 16
+TEMPLATE = Path(__file__).resolve().parents[2] / "rtl_templates" / "pair_sweep_tb.v"
+_TEMPLATE_FALLBACK = Path(__file__).resolve().parent / "pair_sweep_tb.v"
+
+
+def _template() -> str:
+    for path in (TEMPLATE, _TEMPLATE_FALLBACK):
+        if path.is_file():
+            return path.read_text()
+    raise AxhwError("rtl_templates/pair_sweep_tb.v is missing from the installation")
+
+
+def testbench(top: str, ports: tuple[str, str, str], bits_a: int, bits_b: int, out_bits: int,
+              depth: int) -> str:
+    text = _template()
+    for key, val in {"TOP": top, "PORT_A": ports[0], "PORT_B": ports[1], "PORT_P": ports[2],
+                     "BITS_A": bits_a, "BITS_B": bits_b, "OUT_BITS": out_bits,
+                     "DEPTH": depth}.items():
+        text = text.replace("{{" + key + "}}", str(val))
+    return text
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    ensure_dir(path.parent)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _prepared_runner(sim: str, bdir: Path, log: Path, cached: bool):
+    """A cocotb runner with its build state set. For a cached build nothing is recompiled:
+    Icarus skips an up-to-date sim.vvp itself; Verilator's build command is emptied."""
+    from cocotb_tools.runner import get_runner  # noqa: PLC0415
+
+    runner = get_runner(sim)
+    # cocotb's runner logs every command at INFO; axhw prints its own summary.
+    runner.log.setLevel(logging.DEBUG if logging.getLogger().level <= logging.INFO else logging.ERROR)
+    if cached and sim == "verilator":
+        runner._build_command = lambda: []  # noqa: SLF001 - cocotb has no "skip build" switch
+    runner.build(verilog_sources=[bdir / "dut.v", bdir / "axhw_tb.v"], hdl_toplevel="axhw_tb",
+                 build_dir=bdir, timescale=("1ns", "1ps"),
+                 build_args=(["-Wno-fatal", "-O1"] if sim == "verilator" else []),
+                 log_file=log, always=not cached)
+    return runner
+
+
+def build(sim: str, top: str, verilog: Path, ports, bits_a, bits_b, out_bits, depth) -> Path:
+    """Compile (or reuse) the testbench + design for `sim`; return the build directory."""
+    env = sim_env(sim)
+    tb = testbench(top, ports, bits_a, bits_b, out_bits, depth)
+    key = hashlib.sha256("\0".join([sim, sim_version(sim), tb, verilog.read_text()]).encode())
+    bdir = cache_root() / "sim" / sim / key.hexdigest()[:24]
+    marker = bdir / ".built"
+    if marker.exists():
+        return bdir
+    with _locked(bdir.with_suffix(".lock")):
+        if marker.exists():
+            return bdir
+        ensure_dir(bdir)
+        (bdir / "axhw_tb.v").write_text(tb)
+        (bdir / "dut.v").write_text(verilog.read_text())
+        log = bdir / "build.log"
+        import os  # noqa: PLC0415
+
+        old = dict(os.environ)
+        os.environ.update(env)
+        try:
+            _prepared_runner(sim, bdir, log, cached=False)
+        except (SystemExit, Exception) as exc:  # noqa: BLE001 - any build failure is a tool error
+            raise ToolError(sim, f"build of {top} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                            str(log)) from None
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+        marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+    return bdir
+
+
+def run_pairs(sim: str, top: str, verilog: Path, ports, bits_a: int, bits_b: int, out_bits: int,
+              index: np.ndarray, design_json: Path | None = None) -> dict:
+    """Simulate every pair index (a_raw << bits_b | b_raw); check against the golden model when
+    `design_json` is given. Returns a summary dict with raw outputs under "outputs"."""
+    index = np.asarray(index, dtype=np.int64)
+    depth = int(min(len(index), CHUNK))
+    bdir = build(sim, top, verilog, ports, bits_a, bits_b, out_bits, depth)
+    env = sim_env(sim)
+    total = {"sim": sim, "checked": 0, "mismatches": 0, "first_mismatches": [],
+             "unknown_outputs": 0}
+    outputs = []
+    t0 = time.perf_counter()
+    for start in range(0, len(index), depth):
+        chunk = index[start:start + depth]
+        summary = _run_chunk(sim, bdir, env, chunk, design_json)
+        outputs.append(np.load(summary.pop("_outputs_npy")))
+        total["checked"] += summary.get("checked", summary["count"])
+        total["mismatches"] += summary.get("mismatches", 0)
+        total["unknown_outputs"] += summary.get("unknown_outputs", 0)
+        room = 10 - len(total["first_mismatches"])
+        total["first_mismatches"] += summary.get("first_mismatches", [])[:max(room, 0)]
+    total["seconds"] = time.perf_counter() - t0
+    total["outputs"] = np.concatenate(outputs) if outputs else np.zeros(0, dtype=np.int64)
+    return total
+
+
+def _run_chunk(sim: str, bdir: Path, env: dict, chunk: np.ndarray, design_json) -> dict:
+    from cocotb_tools.check_results import get_results  # noqa: PLC0415
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=ensure_dir(bdir / "runs")))
+    vec = run_dir / "vectors.hex"
+    vec.write_text("\n".join(f"{int(x):x}" for x in chunk) + "\n")
+    np.save(run_dir / "index.npy", chunk)
+    cfg = {"design": str(Path(design_json).resolve()) if design_json else None, "index": str(run_dir / "index.npy"),
+           "out": str(run_dir / "outputs.hex"), "count": int(len(chunk)),
+           "outputs_npy": str(run_dir / "outputs.npy"), "summary": str(run_dir / "summary.json")}
+    (run_dir / "config.json").write_text(json.dumps(cfg))
+    log = run_dir / "sim.log"
+    import os  # noqa: PLC0415
+
+    old = dict(os.environ)
+    os.environ.update(env)
+    try:
+        runner = _prepared_runner(sim, bdir, run_dir / "build.log", cached=True)
+        xml = runner.test(test_module="axhw.sim.cocotb_pairs", hdl_toplevel="axhw_tb",
+                          build_dir=bdir, test_dir=run_dir, timescale=("1ns", "1ps"),
+                          plusargs=[f"+vectors={vec}", f"+out={run_dir / 'outputs.hex'}",
+                                    f"+count={len(chunk)}"],
+                          extra_env={"AXHW_SIM_CONFIG": str(run_dir / "config.json")},
+                          log_file=log)
+        get_results(Path(xml))
+    except (SystemExit, Exception) as exc:  # noqa: BLE001
+        if not (run_dir / "summary.json").exists():
+            raise ToolError(sim, f"cocotb run failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                            str(log)) from None
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    if not (run_dir / "summary.json").exists():
+        raise ToolError(sim, "the cocotb test ended without a result", str(log))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["_outputs_npy"] = str(run_dir / "outputs.npy")
+    return summary

@@ -1,0 +1,97 @@
+"""Verification of a design's RTL against its golden model.
+
+Methods: ``cocotb`` (every pair through cocotb on Icarus/Verilator; the default up to
+MAX_COCOTB_PAIRS pairs) and ``random`` (N uniformly drawn pairs through cocotb). Wider designs get
+``exhaustive`` / ``formal`` from the modules registered in METHODS.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .design import Design
+from .errors import AxhwError
+from .sim.simulators import SIMULATORS
+
+MAX_COCOTB_PAIRS = 1 << 16
+
+# method -> "module:function(design, sims, samples, seed) -> list[VerifyResult]"
+METHODS: dict[str, str] = {
+    "cocotb": "axhw.verify:_cocotb_all_pairs",
+    "random": "axhw.verify:_cocotb_random",
+    "exhaustive": "axhw.sim.harness:verify_exhaustive",
+    "formal": "axhw.formal:verify_formal",
+}
+
+
+@dataclass
+class VerifyResult:
+    method: str
+    sim: str
+    checked: int
+    mismatches: int
+    seconds: float
+    exhaustive: bool
+    first_mismatches: list[dict] = field(default_factory=list)
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0
+
+
+def default_method(design: Design) -> str:
+    if (1 << (design.bits_a + design.bits_b)) <= MAX_COCOTB_PAIRS:
+        return "cocotb"
+    return "exhaustive"
+
+
+def expand_sims(sim: str) -> list[str]:
+    if sim == "both":
+        return list(SIMULATORS)
+    if sim not in SIMULATORS:
+        raise AxhwError(f"unknown simulator {sim!r}: choose icarus, verilator or both")
+    return [sim]
+
+
+def verify_design(design: Design, sim: str = "both", method: str | None = None,
+                  samples: int = 100_000, seed: int = 1) -> list[VerifyResult]:
+    if design.spec is None:
+        raise AxhwError(f"{design.top}: no golden model to verify against (external Verilog)")
+    method = method or default_method(design)
+    if method not in METHODS:
+        raise AxhwError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    module, fn = METHODS[method].split(":")
+    return getattr(importlib.import_module(module), fn)(design, expand_sims(sim), samples, seed)
+
+
+def _run(design: Design, sims, index: np.ndarray, method: str, exhaustive: bool):
+    from .sim.cocotb_run import run_pairs  # noqa: PLC0415
+
+    results = []
+    for s in sims:
+        r = run_pairs(s, design.top, design.verilog_path, design.ports, design.bits_a,
+                      design.bits_b, design.out_bits, index, design.json_path)
+        results.append(VerifyResult(method, s, r["checked"], r["mismatches"] + r["unknown_outputs"],
+                                    r["seconds"], exhaustive, r["first_mismatches"]))
+    return results
+
+
+def _cocotb_all_pairs(design: Design, sims, samples: int, seed: int):
+    n = 1 << (design.bits_a + design.bits_b)
+    if n > MAX_COCOTB_PAIRS:
+        raise AxhwError(f"{design.top}: {n} pairs is too many for cocotb (max {MAX_COCOTB_PAIRS}); "
+                        "use --method exhaustive, formal or random")
+    return _run(design, sims, np.arange(n, dtype=np.int64), "cocotb", True)
+
+
+def _cocotb_random(design: Design, sims, samples: int, seed: int):
+    if samples < 1:
+        raise AxhwError("--samples must be at least 1")
+    n = 1 << (design.bits_a + design.bits_b)
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, n, size=min(samples, n), dtype=np.int64)
+    return _run(design, sims, index, "random", False)

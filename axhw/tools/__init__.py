@@ -1,0 +1,1 @@
+"""External tools, each wrapped once: Yosys (pyosys) here, OpenSTA in opensta.py."""

@@ -1,0 +1,71 @@
+"""Yosys, through the PyPI `pyosys` wheel (no system Yosys needed).
+
+Every script runs in a child Python process (Yosys state is global; a crash or a hang must not
+take axhw down): ``run_script(commands, log)`` writes the script, runs it with a timeout and turns
+a failure into a one-line ToolError naming the first Yosys ERROR line and the kept log.
+Paths inside commands must be quoted with :func:`quote`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from ..errors import ToolError
+from ..fileio import ensure_dir
+
+DEFAULT_TIMEOUT_S = 600
+
+
+def quote(path: Path | str) -> str:
+    """Quote a file name for a Yosys command line (double quotes; reject what cannot be quoted)."""
+    s = str(path)
+    if any(c in s for c in '"\n\r'):
+        raise ToolError("yosys", f"unsupported character in path {s!r}")
+    return f'"{s}"'
+
+
+def run_script(commands: list[str] | str, log: Path, timeout: float = DEFAULT_TIMEOUT_S) -> Path:
+    """Run Yosys commands (a list, or a script text); the full log goes to `log`."""
+    log = Path(log)
+    ensure_dir(log.parent)
+    text = commands if isinstance(commands, str) else "\n".join(commands) + "\n"
+    script = log.with_suffix(".ys")
+    script.write_text(text)
+    code = ("import sys\nfrom pyosys import libyosys as ys\n"
+            "ys.run_pass('script ' + sys.argv[1], ys.Design())\n")
+    try:
+        with open(log, "w") as fh:
+            proc = subprocess.run([sys.executable, "-c", code, str(script)], stdout=fh,
+                                  stderr=subprocess.STDOUT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolError("yosys", f"timed out after {timeout:.0f} s", str(log)) from None
+    except OSError as exc:
+        raise ToolError("yosys", f"cannot start pyosys: {exc}", str(log)) from None
+    if proc.returncode != 0:
+        raise ToolError("yosys", first_error(log) or f"exit code {proc.returncode}", str(log))
+    return log
+
+
+def first_error(log: Path) -> str:
+    try:
+        for line in Path(log).read_text(errors="replace").splitlines():
+            s = line.strip()
+            if s.startswith("ERROR:"):
+                return s[len("ERROR:"):].strip()
+            if "ModuleNotFoundError" in s or "ImportError" in s:
+                return s
+    except OSError:
+        return ""
+    return ""
+
+
+def version() -> str:
+    code = "from pyosys import libyosys as ys; print(ys.yosys_maybe_version())"
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=60).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        out = ""
+    return out or "yosys (pyosys) unknown"

@@ -156,7 +156,8 @@ def _name_value(v: Any) -> str:
     if isinstance(v, bool):
         return str(int(v))
     if isinstance(v, tuple):
-        return "-".join(str(x) for x in v).replace("--", "-m") or "none"
+        # "_" keeps the module name a Verilog identifier ("-" is not allowed there).
+        return "_".join(_name_value(x) for x in v) or "none"
     if isinstance(v, int) and v < 0:
         return f"m{-v}"
     return str(v)

@@ -54,6 +54,9 @@ def first_error(log: Path) -> str:
             s = line.strip()
             if s.startswith("ERROR:"):
                 return s[len("ERROR:"):].strip()
+            if ": ERROR: " in s:  # frontend errors carry a location: "file.v:3: ERROR: ..."
+                loc, msg = s.split(": ERROR: ", 1)
+                return f"{loc}: {msg.strip()}"
             if "ModuleNotFoundError" in s or "ImportError" in s:
                 return s
     except OSError:

@@ -14,21 +14,27 @@ TREES = ("array", "wallace", "dadda")
 
 
 def _array(nl: Netlist, m: BitMatrix) -> list[list[str]]:
-    """Carry-save (Braun) array: rows are added one after another, one FA per column per row."""
+    """Carry-save (Braun) array: rows are added one after another, one FA per column per row,
+    carries deferred to the next row; after the last row, carry-save steps continue until every
+    column holds at most two bits (the vector-merging adder's inputs)."""
     acc: list[list[str]] = [[] for _ in range(m.width)]
-    for r, row in enumerate(m.rows_with_const()):
-        for c, s in row:
-            acc[c].append(s)
+    rows = m.rows_with_const()
+    step = 0
+    while step < len(rows) or max(len(c) for c in acc) > 2:
+        if step < len(rows):
+            for c, s in rows[step]:
+                acc[c].append(s)
         nxt: list[list[str]] = [[] for _ in range(m.width)]
         for c in range(m.width):
             bits = acc[c]
             while len(bits) >= 3:
-                s, cy = nl.fa(bits[0], bits[1], bits[2], tag=f"fa_r{r}_c{c}")
+                s, cy = nl.fa(bits[0], bits[1], bits[2], tag=f"fa_r{step}_c{c}")
                 bits = bits[3:] + [s]
                 if c + 1 < m.width:
                     nxt[c + 1].append(cy)
             nxt[c].extend(bits)
-        acc = nxt
+        acc = [[b for b in col if b != ZERO] for col in nxt]
+        step += 1
     return acc
 
 

@@ -62,10 +62,10 @@ def _prepared_runner(sim: str, bdir: Path, log: Path, cached: bool):
 
     runner = get_runner(sim)
     # cocotb's runner logs every command at INFO; axhw prints its own summary.
-    runner.log.setLevel(logging.DEBUG if logging.getLogger().level <= logging.INFO else logging.ERROR)
+    runner.log.setLevel(logging.DEBUG if logging.getLogger().level <= logging.INFO else logging.CRITICAL)
     if cached and sim == "verilator":
         runner._build_command = lambda: []  # noqa: SLF001 - cocotb has no "skip build" switch
-    runner.build(verilog_sources=[bdir / "dut.v", bdir / "axhw_tb.v"], hdl_toplevel="axhw_tb",
+    runner.build(sources=[bdir / "dut.v", bdir / "axhw_tb.v"], hdl_toplevel="axhw_tb",
                  build_dir=bdir, timescale=("1ns", "1ps"),
                  build_args=(["-Wno-fatal", "-O1"] if sim == "verilator" else []),
                  log_file=log, always=not cached)

@@ -1,0 +1,36 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+AXHW = str(Path(sys.executable).parent / "axhw")
+
+
+def run_cli(*args, cwd=None, env=None):
+    """Run the installed `axhw` console script; returns CompletedProcess (text)."""
+    return subprocess.run([AXHW, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=900)
+
+
+def assert_one_line_error(proc):
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert lines[0].startswith("axhw: "), lines[0]
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+def have_icarus() -> bool:
+    return shutil.which("iverilog") is not None
+
+
+requires_icarus = pytest.mark.skipif(not have_icarus(), reason="iverilog not installed")

@@ -1,7 +1,7 @@
 """A design = Verilog file + JSON sidecar. The JSON is the contract every later stage reads.
 
 Keys: top, verilog (relative to the JSON), family, params (defaults resolved), bits_a, bits_b,
-signed, out_bits, out_signed, bit_linear, ports, verilog_sha256, axhw_version, notes.
+signed, out_bits, out_signed, out_shift, bit_linear, ports, verilog_sha256, axhw_version, notes.
 """
 
 from __future__ import annotations
@@ -45,6 +45,12 @@ class Design:
         return self.spec.golden(A, B)
 
     @property
+    def out_shift(self) -> int:
+        """Port p holds product bits from out_shift up: product scale = port value << out_shift
+        (JSON key "out_shift"; absent = 0)."""
+        return int((self.meta or {}).get("out_shift", 0))
+
+    @property
     def verilog_sha256(self) -> str:
         return sha256_text(self.verilog_path.read_text())
 
@@ -60,6 +66,7 @@ def design_dict(spec: Multiplier, verilog_name: str, verilog_text: str) -> dict[
         "signed": spec.signed,
         "out_bits": spec.out_bits,
         "out_signed": spec.out_signed,
+        "out_shift": spec.out_shift,
         "bit_linear": bool(spec.bit_linear),
         "ports": {"a": "a", "b": "b", "p": "p"},
         "verilog_sha256": sha256_text(verilog_text),

@@ -83,6 +83,12 @@ class Multiplier:
         """Whether port p is read as two's complement."""
         return self.signed
 
+    @property
+    def out_shift(self) -> int:
+        """Port p holds the product's bits from this position up (fixed-width designs): the
+        product-scale value is ``port value << out_shift``. 0 = the full product."""
+        return 0
+
     def notes(self) -> list[str]:
         """Remarks recorded in the JSON and the Verilog header (e.g. why out_bits is wider)."""
         return []

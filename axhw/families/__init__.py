@@ -11,6 +11,11 @@ from .base import Multiplier
 _REGISTRY: dict[str, str] = {
     "exact": "axhw.families.exact:ExactMultiplier",
     "perforated": "axhw.families.perforated:PerforatedMultiplier",
+    "rounded": "axhw.families.rounded:RoundedMultiplier",
+    "roup": "axhw.families.roup:RoupMultiplier",
+    "truncated": "axhw.families.truncated:TruncatedMultiplier",
+    "bam": "axhw.families.bam:BrokenArrayMultiplier",
+    "masked": "axhw.families.masked:MaskedMultiplier",
 }
 
 

@@ -1,0 +1,105 @@
+"""LUT GEMM front end: argument checks, backend choice, dispatch to the numba CPU/CUDA kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import AxhwError
+from . import arrays
+from .luts import LutStack, check_codes, check_index, flat_offsets, prepare_luts
+
+BACKENDS = ("cpu", "cuda")
+
+
+def cuda_module():
+    """The CUDA kernels module, or a one-line AxhwError saying why it cannot be used."""
+    try:
+        from . import cuda_kernels
+    except ImportError as exc:
+        raise AxhwError(f"backend 'cuda' needs numba-cuda (pip install 'axhw[cuda]'): {exc}") from None
+    if not cuda_kernels.cuda.is_available():
+        raise AxhwError("backend 'cuda' requested but no CUDA GPU is available "
+                        "(set NUMBA_ENABLE_CUDASIM=1 to run the kernels in the simulator)")
+    return cuda_kernels
+
+
+def choose_backend(backend: str | None, *xs) -> str:
+    """Explicit choice wins; otherwise CUDA when an input lives on the GPU or a real GPU is present."""
+    if backend is not None:
+        if backend not in BACKENDS:
+            raise AxhwError(f"backend={backend!r} is not valid: choose one of {', '.join(BACKENDS)}")
+        return backend
+    if any(arrays.on_gpu(x) for x in xs):
+        return "cuda"
+    return "cuda" if gpu_present() else "cpu"
+
+
+def gpu_present() -> bool:
+    """A real GPU (never the simulator, which is for tests only)."""
+    try:
+        from numba import config
+        from . import cuda_kernels
+    except ImportError:
+        return False
+    return not config.ENABLE_CUDASIM and cuda_kernels.cuda.is_available()
+
+
+def index_shape_ok(shape: tuple[int, ...], k: int, n: int) -> bool:
+    return shape in ((n,), (k, n))
+
+
+def lut_matmul(a, b, lut, lut_index=None, *, backend: str | None = None):
+    """``C[..., n] = Σ_k lut[a[..., k], b[k, n]]`` over raw operand codes, exact integers.
+
+    a: (..., K) raw codes of the first LUT operand (rows of the LUT), b: (K, N) raw codes of the
+    second. lut: ``(2^ba, 2^bb)`` table, ``(L, 2^ba, 2^bb)`` stack or a :class:`LutStack`.
+    lut_index selects the LUT of a stack: None (single LUT), shape (N,) = one LUT per output
+    column (MAx-DNN filter level) or (K, N) = one per element of b (kernel level).
+    Result dtype int32 when K * max|lut| < 2^31 (no partial sum can overflow), else int64;
+    same array kind as the inputs (numpy, torch on the inputs' device, numba device array).
+    backend: "cpu", "cuda" or None (CUDA if inputs live on the GPU or a GPU is present).
+    """
+    luts = prepare_luts(lut)
+    ashape, bshape = arrays.shape_of(a), arrays.shape_of(b)
+    if len(ashape) < 1 or len(bshape) != 2:
+        raise AxhwError(f"lut_matmul: a must be (..., K) and b (K, N); got {ashape} and {bshape}")
+    K, N = bshape
+    if ashape[-1] != K:
+        raise AxhwError(f"lut_matmul: K mismatch: a has {ashape[-1]} columns, b has {K} rows")
+    ishape = None if lut_index is None else arrays.shape_of(lut_index)
+    if ishape is None and luts.count != 1:
+        raise AxhwError(f"lut_matmul: a stack of {luts.count} LUTs needs lut_index of shape "
+                        f"({N},) or ({K}, {N})")
+    if ishape is not None:
+        arrays.require_int("lut_index", lut_index)
+        if not index_shape_ok(ishape, K, N):
+            raise AxhwError(f"lut_matmul: lut_index shape {ishape} must be ({N},) per output "
+                            f"column or ({K}, {N}) per element of b")
+    arrays.require_int("a", a)
+    arrays.require_int("b", b)
+    kind = arrays.kind_of(a, b)
+    like = a if arrays.is_torch(a) else b
+    lead = ashape[:-1]
+    M = int(np.prod(lead, dtype=np.int64))
+    if choose_backend(backend, a, b, lut_index) == "cuda":
+        out = cuda_module().lut_matmul(a, b, luts, lut_index, M, K, N)
+        return arrays.wrap_device(out.reshape(lead + (N,)), kind, like)
+    ah, bh = arrays.to_host(a).reshape(M, K), arrays.to_host(b)
+    ih = None if lut_index is None else arrays.to_host(lut_index)
+    out = matmul_host(ah, bh, luts, ih)
+    return arrays.from_host(out.reshape(lead + (N,)), kind, like)
+
+
+def matmul_host(a: np.ndarray, b: np.ndarray, luts: LutStack, index: np.ndarray | None):
+    """CPU backend on host arrays (a: M x K, b: K x N, index None / (N,) / (K, N))."""
+    from . import cpu
+
+    check_codes("a", a, luts.bits_a, a)
+    check_codes("b", b, luts.bits_b, b)
+    check_index("lut_index", index, luts.count)
+    if index is not None and index.ndim == 1:
+        index = index[None, :]
+    boff = flat_offsets(b, index, luts)
+    out = np.zeros((a.shape[0], b.shape[1]), dtype=luts.acc_dtype(a.shape[1]))
+    cpu.gemm(np.ascontiguousarray(a, dtype=np.int32), boff, luts.table, np.int64(luts.size_b), out)
+    return out

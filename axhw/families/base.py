@@ -93,6 +93,12 @@ class Multiplier:
         """Remarks recorded in the JSON and the Verilog header (e.g. why out_bits is wider)."""
         return []
 
+    def behavioural_verilog(self) -> str | None:
+        """The golden model as plain Verilog expressions (``*`` allowed): a module named
+        ``<top>_ref`` with the ports of ``verilog()`` (a, b, p), for ``verify --method formal``.
+        None = not expressible (formal verification then reports that in one line)."""
+        return None
+
     # -- shared machinery ------------------------------------------------------------------------
     @classmethod
     def family_fields(cls) -> list[dataclasses.Field]:

@@ -86,6 +86,16 @@ class PerforatedMultiplier(Multiplier):
                 if j not in self.perforated_rows]
         return booth.booth_golden(A, B, self.bits_b, self.signed, kept)
 
+    def behavioural_verilog(self) -> str:
+        from ..formal import booth_ref_sum, ref_module  # noqa: PLC0415
+
+        if self.encoding == "and":
+            mask = ((1 << self.count) - 1) << self.start
+            return ref_module(self, f"sa * (sb - (sb & {mask}))")
+        kept = [j for j in range(booth.num_digits(self.bits_b, self.signed))
+                if j not in self.perforated_rows]
+        return ref_module(self, booth_ref_sum(kept))
+
     def build(self, nl, a, b) -> None:
         if self.encoding == "and":
             perf = set(self.perforated_rows)

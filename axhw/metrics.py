@@ -1,0 +1,355 @@
+"""Error metrics of an approximate multiplier against the exact product (spec §3).
+
+EvoApprox-compatible definitions, as fractions (never percent), over the uniform set of all input
+pairs or weighted by an operand distribution: ``e = approx - exact``;
+``er`` = P(e != 0); ``mae`` = E|e|; ``bias`` = ``mean_error`` = E[e]; ``mse`` = E[e^2];
+``rmse`` = sqrt(mse); ``wce`` = max |e|; ``mre`` = ``mred`` = E[|e|/|exact| | exact != 0] (pairs
+with exact product 0 excluded, as EvoApproxLib); ``wcre`` = max over exact != 0 of |e|/|exact|;
+``nmed`` = mae / D with D chosen by ``nmed_norm`` (NMED_NORMS) and recorded in the result.
+
+API: ``compute_metrics(approx, exact, weights=None, ...)`` on flat arrays (LUTs);
+``design_metrics(design, ...)`` for a Design, exhaustive over every pair: from its LUT up to 16
+input bits, else streamed in chunks from the golden model (axhw designs) or from the gate-level
+evaluator (external Verilog). The accumulation is a parallel numba kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from .design import Design
+from .errors import AxhwError
+from .golden import to_value
+
+NMED_NORMS = ("2^2n-1", "maxprod", "2^2n")
+DEFAULT_NMED_NORM = "2^2n-1"
+STREAM_CHUNK = 1 << 22      # pairs per chunk when streaming wide designs
+
+
+def nmed_denominator(norm: str, bits_a: int, bits_b: int, signed: bool) -> int:
+    """2^2n-1: TRAM/DATE'25; maxprod: largest |exact product| (Zervakis/Jiang); 2^2n: EvoApprox %."""
+    n2 = bits_a + bits_b
+    if norm == "2^2n-1":
+        return (1 << n2) - 1
+    if norm == "2^2n":
+        return 1 << n2
+    if norm == "maxprod":
+        return 1 << (n2 - 2) if signed else ((1 << bits_a) - 1) * ((1 << bits_b) - 1)
+    raise AxhwError(f"unknown NMED normalisation {norm!r}: choose one of {', '.join(NMED_NORMS)}")
+
+
+# -- accumulation ----------------------------------------------------------------------------
+# Per block: integer sums (exact for the uniform case) and float sums (weighted, squares, ratios).
+_I_ERR, _I_ABS, _I_E, _I_MAX, _I_NZ, _I_N = range(6)
+_F_SQ, _F_REL, _F_MAXREL, _F_WERR, _F_WABS, _F_WE, _F_WNZ, _F_W = range(8)
+
+
+@numba.njit(parallel=True, nogil=True, cache=True)
+def _block_sums(approx, exact, weights, wrap_bits, wrap_signed, shift, nblocks):  # pragma: no cover
+    n = approx.size
+    ints = np.zeros((nblocks, 6), dtype=np.int64)
+    flts = np.zeros((nblocks, 8), dtype=np.float64)
+    weighted = weights.size > 0
+    step = (n + nblocks - 1) // nblocks
+    mask = (np.int64(1) << wrap_bits) - 1 if wrap_bits > 0 else np.int64(-1)
+    for blk in numba.prange(nblocks):
+        lo = blk * step
+        hi = min(n, lo + step)
+        n_err = 0
+        s_abs = 0
+        s_e = 0
+        m_abs = 0
+        n_nz = 0
+        cnt = 0
+        s_sq = 0.0
+        s_rel = 0.0
+        m_rel = 0.0
+        w_err = 0.0
+        w_abs = 0.0
+        w_e = 0.0
+        w_nz = 0.0
+        w_tot = 0.0
+        for i in range(lo, hi):
+            p = approx[i]
+            if wrap_bits > 0:  # read the raw port word as the contract defines it
+                p = p & mask
+                if wrap_signed and (p >> (wrap_bits - 1)) & 1:
+                    p -= np.int64(1) << wrap_bits
+            p = p * (np.int64(1) << shift)
+            y = exact[i]
+            e = p - y
+            ae = abs(e)
+            w = 1.0
+            if weighted:
+                w = weights[i]
+                if w == 0.0:
+                    continue
+            cnt += 1
+            w_tot += w
+            if ae > m_abs:
+                m_abs = ae
+            s_sq += w * float(e) * float(e)
+            if e != 0:
+                n_err += 1
+                s_abs += ae
+                s_e += e
+                w_err += w
+                w_abs += w * ae
+                w_e += w * e
+            if y != 0:
+                n_nz += 1
+                w_nz += w
+                r = ae / abs(y)
+                s_rel += w * r
+                if r > m_rel:
+                    m_rel = r
+        ints[blk, 0] = n_err
+        ints[blk, 1] = s_abs
+        ints[blk, 2] = s_e
+        ints[blk, 3] = m_abs
+        ints[blk, 4] = n_nz
+        ints[blk, 5] = cnt
+        flts[blk, 0] = s_sq
+        flts[blk, 1] = s_rel
+        flts[blk, 2] = m_rel
+        flts[blk, 3] = w_err
+        flts[blk, 4] = w_abs
+        flts[blk, 5] = w_e
+        flts[blk, 6] = w_nz
+        flts[blk, 7] = w_tot
+    return ints, flts
+
+
+@dataclass
+class ErrorSums:
+    """Running sums over (possibly many) chunks of pairs; Python ints stay exact."""
+
+    weighted: bool = False
+    ints: list[int] = field(default_factory=lambda: [0] * 6)
+    flts: list[list[float]] = field(default_factory=lambda: [[] for _ in range(8)])
+    max_rel: float = 0.0
+
+    def add(self, approx: np.ndarray, exact: np.ndarray, weights: np.ndarray | None = None,
+            wrap_bits: int = 0, wrap_signed: bool = False, shift: int = 0) -> None:
+        """Accumulate a chunk. With wrap_bits > 0, `approx` holds raw port words (read as
+        wrap_signed two's complement) to be shifted left by `shift` (product scale)."""
+        approx = np.ascontiguousarray(approx, dtype=np.int64).reshape(-1)
+        exact = np.ascontiguousarray(exact, dtype=np.int64).reshape(-1)
+        if approx.shape != exact.shape:
+            raise AxhwError(f"metrics: {approx.size} approximate values vs {exact.size} exact")
+        w = np.zeros(0) if weights is None else np.ascontiguousarray(weights, np.float64).reshape(-1)
+        if w.size and w.size != approx.size:
+            raise AxhwError(f"metrics: {w.size} weights for {approx.size} pairs")
+        nblocks = max(1, min(numba.get_num_threads() * 8, approx.size // 4096 or 1))
+        ints, flts = _block_sums(approx, exact, w, int(wrap_bits), bool(wrap_signed), int(shift),
+                                 nblocks)
+        for k in (_I_ERR, _I_ABS, _I_E, _I_NZ, _I_N):
+            self.ints[k] += int(ints[:, k].sum(dtype=np.int64))
+        self.ints[_I_MAX] = max(self.ints[_I_MAX], int(ints[:, _I_MAX].max()))
+        for k in range(8):
+            if k != _F_MAXREL:
+                self.flts[k].append(math.fsum(flts[:, k]))
+        self.max_rel = max(self.max_rel, float(flts[:, _F_MAXREL].max()))
+
+    def result(self, bits_a: int, bits_b: int, signed: bool,
+               nmed_norm: str = DEFAULT_NMED_NORM) -> dict:
+        f = [math.fsum(v) for v in self.flts]
+        i = self.ints
+        if self.weighted:
+            total, nz = f[_F_W], f[_F_WNZ]
+            err, s_abs, s_e = f[_F_WERR], f[_F_WABS], f[_F_WE]
+        else:
+            total, nz = i[_I_N], i[_I_NZ]
+            err, s_abs, s_e = i[_I_ERR], i[_I_ABS], i[_I_E]
+        if total <= 0:
+            raise AxhwError("metrics: no pairs with non-zero weight")
+        denom = nmed_denominator(nmed_norm, bits_a, bits_b, signed)
+        mae = s_abs / total
+        mse = f[_F_SQ] / total
+        mre = f[_F_REL] / nz if nz > 0 else None
+        return {
+            "er": err / total, "mae": mae, "wce": i[_I_MAX], "mse": mse, "rmse": math.sqrt(mse),
+            "mre": mre, "mred": mre, "wcre": self.max_rel if nz > 0 else None,
+            "nmed": mae / denom, "bias": s_e / total, "mean_error": s_e / total,
+            "pairs": i[_I_N], "weighted": self.weighted,
+            "mre_pairs": i[_I_NZ], "mre_weight": (nz / total),
+            "nmed_norm": nmed_norm, "nmed_denominator": denom,
+            "bits_a": bits_a, "bits_b": bits_b, "signed": signed,
+        }
+
+
+def compute_metrics(approx, exact, weights=None, nmed_norm: str = DEFAULT_NMED_NORM,
+                    bits_a: int = 8, bits_b: int | None = None, signed: bool = False) -> dict:
+    """Metrics of product-scale `approx` vs `exact` (same shape, e.g. LUTs ``[a_raw, b_raw]``).
+
+    `weights`: probabilities (or any non-negative weights) of the pairs, same shape; None =
+    uniform. bits/signed only set the NMED denominator."""
+    nmed_denominator(nmed_norm, bits_a, bits_b or bits_a, signed)  # validate before the work
+    sums = ErrorSums(weighted=weights is not None)
+    sums.add(approx, exact, None if weights is None else validate_weights(weights, np.size(exact)))
+    return sums.result(bits_a, bits_b or bits_a, signed, nmed_norm)
+
+
+def validate_weights(weights, size: int) -> np.ndarray:
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if w.size != size:
+        raise AxhwError(f"distribution has {w.size} entries, expected {size}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise AxhwError("distribution must be finite, non-negative and not all zero")
+    return w / w.sum()
+
+
+# -- operand distributions -------------------------------------------------------------------
+@dataclass
+class Distribution:
+    """Pair weights: a joint table ``[a_raw, b_raw]`` or independent marginals pa, pb."""
+
+    joint: np.ndarray | None = None
+    pa: np.ndarray | None = None
+    pb: np.ndarray | None = None
+    source: str = ""
+
+    def rows(self, a_lo: int, a_hi: int) -> np.ndarray:
+        """Weights of the pairs with a_raw in [a_lo, a_hi), flat in pair order."""
+        if self.joint is not None:
+            return self.joint[a_lo:a_hi].reshape(-1)
+        return np.multiply.outer(self.pa[a_lo:a_hi], self.pb).reshape(-1)
+
+
+def load_distribution(spec: str, bits_a: int, bits_b: int) -> Distribution:
+    """``FILE.npy`` (joint 2-D histogram, shape (2^ba, 2^bb), indexed by raw bits),
+    ``FILE.npz`` (arrays ``a`` and ``b``: marginal histograms, or ``joint``), or
+    ``A.npy,B.npy`` (two marginals). Histograms are normalised to probabilities."""
+    na, nb = 1 << bits_a, 1 << bits_b
+    parts = spec.split(",")
+    if len(parts) == 2:
+        pa, pb = (_load_array(Path(p.strip())) for p in parts)
+        return _marginals(pa, pb, na, nb, spec)
+    path = Path(spec)
+    arr = _load_array(path)
+    if isinstance(arr, np.lib.npyio.NpzFile):
+        keys = set(arr.files)
+        if "joint" in keys:
+            return _joint(arr["joint"], na, nb, spec)
+        if {"a", "b"} <= keys:
+            return _marginals(arr["a"], arr["b"], na, nb, spec)
+        raise AxhwError(f"{spec}: an .npz distribution needs arrays 'a' and 'b' (marginals) or "
+                        f"'joint' (has: {', '.join(sorted(keys)) or 'none'})")
+    return _joint(arr, na, nb, spec)
+
+
+def _load_array(path: Path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise AxhwError(f"distribution file not found: {path}") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise AxhwError(f"cannot read distribution {path}: {str(exc).splitlines()[0]}") from None
+
+
+def _check_hist(h: np.ndarray, shape: tuple, spec: str, what: str) -> np.ndarray:
+    h = np.asarray(h)
+    if h.shape != shape:
+        raise AxhwError(f"{spec}: {what} has shape {h.shape}, expected {shape} (indexed by raw bits)")
+    if not np.issubdtype(h.dtype, np.number) or np.iscomplexobj(h):
+        raise AxhwError(f"{spec}: {what} must be numeric")
+    h = h.astype(np.float64)
+    if not np.all(np.isfinite(h)) or np.any(h < 0) or h.sum() <= 0:
+        raise AxhwError(f"{spec}: {what} must be finite, non-negative and not all zero")
+    return h / h.sum()
+
+
+def _joint(h, na, nb, spec) -> Distribution:
+    return Distribution(joint=_check_hist(h, (na, nb), spec, "joint histogram"), source=spec)
+
+
+def _marginals(pa, pb, na, nb, spec) -> Distribution:
+    return Distribution(pa=_check_hist(pa, (na,), spec, "marginal of a"),
+                        pb=_check_hist(pb, (nb,), spec, "marginal of b"), source=spec)
+
+
+# -- designs ---------------------------------------------------------------------------------
+def design_metrics(design: Design, dist: Distribution | None = None,
+                   nmed_norm: str = DEFAULT_NMED_NORM, sim: str = "netsim",
+                   chunk: int = STREAM_CHUNK) -> dict:
+    """Exhaustive metrics of a design over every input pair (weighted by `dist` if given).
+
+    Up to 16 input bits the approximate values come from the RTL LUT (``axhw.lut.design_lut``,
+    checked against the golden model for axhw designs). Wider designs stream: axhw designs from
+    their golden model (the RTL == golden contract is checked by ``axhw verify``), external
+    Verilog from the gate-level evaluator."""
+    from .lut import MAX_LUT_BITS, design_lut  # noqa: PLC0415 - lut imports this module's deps
+
+    nmed_denominator(nmed_norm, design.bits_a, design.bits_b, design.signed)
+    sums = ErrorSums(weighted=dist is not None)
+    na, nb = 1 << design.bits_a, 1 << design.bits_b
+    va = to_value(np.arange(na), design.bits_a, design.signed)
+    vb = to_value(np.arange(nb), design.bits_b, design.signed)
+    if design.bits_a + design.bits_b <= MAX_LUT_BITS:
+        source = f"rtl ({sim})"
+        lut = design_lut(design, sim=sim)
+        sums.add(lut, np.multiply.outer(va, vb), None if dist is None else dist.rows(0, na))
+    elif design.spec is not None:
+        source = "golden model"
+        _stream_golden(design, va, vb, dist, sums, chunk)
+    else:
+        source = "rtl (netsim, streamed)"
+        _stream_netsim(design, va, vb, dist, sums, chunk)
+    out = sums.result(design.bits_a, design.bits_b, design.signed, nmed_norm)
+    out.update({"design": design.top, "family": design.family, "source": source,
+                "out_bits": design.out_bits, "out_signed": design.out_signed,
+                "out_shift": design.out_shift,
+                "distribution": dist.source if dist is not None else "uniform"})
+    if design.out_shift:
+        out["note"] = (f"port {design.ports[2]} holds product bits {design.out_shift} and up: "
+                       f"compared at product scale (value << {design.out_shift})")
+    return out
+
+
+def _row_chunks(na: int, nb: int, chunk: int):
+    rows = max(1, chunk // nb)
+    for lo in range(0, na, rows):
+        yield lo, min(na, lo + rows)
+
+
+def _stream_golden(design, va, vb, dist, sums, chunk) -> None:
+    spec = design.spec
+    broadcast = None  # decided on the first chunk: does the golden model broadcast correctly?
+    for lo, hi in _row_chunks(len(va), len(vb), chunk):
+        A = va[lo:hi]
+        if broadcast is None:
+            flat = spec.golden(*(x.ravel() for x in np.meshgrid(A, vb, indexing="ij")))
+            try:
+                wide = np.asarray(spec.golden(A[:, None], vb[None, :]))
+                broadcast = wide.shape == (len(A), len(vb)) and np.array_equal(wide.ravel(), flat)
+            except (ValueError, TypeError, IndexError):
+                broadcast = False
+            approx = flat
+        elif broadcast:
+            approx = spec.golden(A[:, None], vb[None, :])
+        else:
+            approx = spec.golden(np.repeat(A, len(vb)), np.tile(vb, len(A)))
+        sums.add(approx, np.multiply.outer(A, vb), None if dist is None else dist.rows(lo, hi),
+                 wrap_bits=design.out_bits, wrap_signed=design.out_signed,
+                 shift=design.out_shift)
+
+
+def _stream_netsim(design, va, vb, dist, sums, chunk) -> None:
+    from .netsim import generic_netlist, sweep_pairs  # noqa: PLC0415
+
+    netlist = generic_netlist(design.verilog_path, design.top)
+    nb = len(vb)
+    step = max(64, (chunk // nb) * nb)
+    for lo, raw in sweep_pairs(netlist, design.ports, design.bits_a, design.bits_b,
+                               design.out_bits, 0, len(va) * nb, chunk=step):
+        a_lo, a_hi = lo // nb, (lo + len(raw)) // nb
+        sums.add(raw, np.multiply.outer(va[a_lo:a_hi], vb),
+                 None if dist is None else dist.rows(a_lo, a_hi),
+                 wrap_bits=design.out_bits, wrap_signed=design.out_signed,
+                 shift=design.out_shift)
+

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..errors import AxhwError
@@ -34,6 +36,7 @@ def choose_backend(backend: str | None, *xs) -> str:
     return "cuda" if gpu_present() else "cpu"
 
 
+@functools.cache
 def gpu_present() -> bool:
     """A real GPU (never the simulator, which is for tests only)."""
     try:

@@ -1,3 +1,10 @@
 """axhw: approximate multipliers, from idea to verified RTL, silicon numbers and DNN emulation."""
 
 __version__ = "0.1.0"
+
+
+def pareto(df, objectives, maximize=()):
+    """Non-dominated rows of a sweep table (see :mod:`axhw.pareto`)."""
+    from .pareto import pareto as _pareto
+
+    return _pareto(df, objectives, maximize)

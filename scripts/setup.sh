@@ -25,6 +25,12 @@ EXTRAS="${AXHW_EXTRAS:-test,torch}"
 STAMP="$VENV/.axhw-installed-$EXTRAS"
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
   echo "[setup] pip install -e .[$EXTRAS]" >&2
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[$EXTRAS]" >&2
+  # pip's log goes to a file (it can be long); shown only when the install fails.
+  if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[$EXTRAS]" \
+      > "$VENV/pip-install.log" 2>&1; then
+    tail -n 40 "$VENV/pip-install.log" >&2
+    echo "[setup] pip install failed (full log: $VENV/pip-install.log)" >&2
+    exit 1
+  fi
   touch "$STAMP"
 fi

@@ -103,6 +103,10 @@ def load_design(path: Path | str) -> Design:
         raise AxhwError(f"cannot read design JSON {path}: {exc}") from None
     if not isinstance(d, dict):
         raise AxhwError(f"{path}: not a design JSON object")
+    if d.get("family") == "systolic":  # an array of multipliers (axhw.systolic), not a family
+        from .systolic.design import load_array_design  # noqa: PLC0415
+
+        return load_array_design(path, d)
     missing = [k for k in ("top", "verilog", "family", "bits_a", "bits_b", "signed", "out_bits")
                if k not in d]
     if missing:

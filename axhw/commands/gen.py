@@ -47,6 +47,17 @@ def params_table(name: str) -> str:
 @click.option("--help-params", is_flag=True, help="List the family's parameters and exit.")
 def gen(type_, bits, bits_b, signed, params, outdir, help_params):
     """Generate Verilog + JSON sidecar; prints the JSON path last."""
+    if type_ == "systolic":  # an array of multipliers, not a Multiplier family
+        from ..systolic import gen as systolic_gen  # noqa: PLC0415
+
+        if help_params:
+            click.echo(systolic_gen.PARAMS_HELP)
+            return
+        arr, path = systolic_gen.gen_array(bits, bits if bits_b is None else bits_b, signed,
+                                           parse_kv(params), outdir)
+        click.echo(systolic_gen.summary(arr), err=True)
+        click.echo(str(path))
+        return
     if help_params:
         click.echo(params_table(type_))
         return

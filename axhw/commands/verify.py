@@ -12,7 +12,7 @@ from ..verify import METHODS, verify_design
 def format_result(r) -> str:
     scope = "all" if r.exhaustive else "sampled"
     status = "PASS" if r.ok else "FAIL"
-    line = (f"{status} {r.method:<10} {r.sim:<9} {r.checked:>12,} {scope} pairs, "
+    line = (f"{status} {r.method:<10} {r.sim:<9} {r.checked:>12,} {scope} {r.unit}, "
             f"{r.mismatches} mismatches, {r.seconds:.2f} s")
     if r.detail:
         line += f" ({r.detail})"

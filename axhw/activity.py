@@ -1,0 +1,118 @@
+"""Switching activity of a mapped netlist, from zero-delay gate-level simulation.
+
+``operand_vectors(design, vectors, seed, activity_file=None) -> (a_raw, b_raw)``
+    The operand stream applied one pair per clock period: uniform random raw operands
+    (numpy ``default_rng(seed)``), or the pairs of an activity file: CSV with a header ``a,b`` and
+    one operand pair (values; negative allowed for signed designs) per line, applied in order.
+
+``switching_activity(synthesis, library, ports, a_raw, b_raw) -> Activity``
+    Evaluates the technology-mapped netlist (:func:`axhw.netsim.evaluate`, the cells' Liberty
+    functions) on the stream and measures, for every net, its toggles per period (transitions
+    between consecutive vectors / (n - 1)) and its static probability (fraction of vectors at 1).
+    Keys are what OpenSTA calls them: input port bits (``a[3]``) and driving cell pins
+    (``_123_/Y``). Glitches are not counted (zero-delay simulation).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import AxhwError
+from .golden import to_raw
+from .netsim import read_yosys_json, evaluate
+from .pdk import Library
+
+
+@dataclass(frozen=True)
+class Activity:
+    vectors: int
+    ports: dict[str, tuple[float, float]]   # input port bit -> (toggles per period, P(1))
+    pins: dict[str, tuple[float, float]]    # "cell/pin" of every cell output
+
+    @property
+    def mean_toggle_rate(self) -> float:
+        rates = [a for a, _ in self.pins.values()]
+        return float(np.mean(rates)) if rates else 0.0
+
+
+def read_activity_file(path: Path | str, design) -> tuple[np.ndarray, np.ndarray]:
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, comment="#", skipinitialspace=True)
+    except FileNotFoundError:
+        raise AxhwError(f"activity file not found: {path}") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise AxhwError(f"cannot read activity file {path}: {str(exc).splitlines()[0]}") from None
+    if list(table.columns) != ["a", "b"]:
+        raise AxhwError(f"activity file {path}: expected a CSV with header 'a,b', "
+                        f"got columns {', '.join(map(str, table.columns)) or 'none'}")
+    if len(table) < 2:
+        raise AxhwError(f"activity file {path}: needs at least 2 operand pairs")
+    if not all(pd.api.types.is_integer_dtype(table[c]) for c in "ab"):
+        raise AxhwError(f"activity file {path}: operands must be integers")
+    out = []
+    for col, bits in (("a", design.bits_a), ("b", design.bits_b)):
+        v = table[col].to_numpy(dtype=np.int64)
+        lo, hi = (-(1 << bits - 1), (1 << bits - 1) - 1) if design.signed else (0, (1 << bits) - 1)
+        bad = np.flatnonzero((v < lo) | (v > hi))
+        if len(bad):
+            raise AxhwError(f"activity file {path}: line {bad[0] + 2}: {col}={v[bad[0]]} is outside "
+                            f"{lo}..{hi} ({bits}-bit {'signed' if design.signed else 'unsigned'})")
+        out.append(to_raw(v, bits))
+    return out[0], out[1]
+
+
+def operand_vectors(design, vectors: int, seed: int, activity_file=None):
+    if activity_file is not None:
+        return read_activity_file(activity_file, design)
+    if vectors < 2:
+        raise AxhwError(f"--vectors {vectors}: need at least 2 vectors")
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 1 << design.bits_a, vectors, dtype=np.int64),
+            rng.integers(0, 1 << design.bits_b, vectors, dtype=np.int64))
+
+
+def port_bit_names(netlist_json: dict, top: str) -> dict[int, str]:
+    """Yosys bit id of each input port bit -> its OpenSTA name after ``splitnets -ports``."""
+    names = {}
+    for pname, port in netlist_json["modules"][top]["ports"].items():
+        if port["direction"] != "input":
+            continue
+        bits, offset = port["bits"], int(port.get("offset", 0))
+        for k, b in enumerate(bits):
+            index = offset + (len(bits) - 1 - k if port.get("upto") else k)
+            if isinstance(b, int):
+                names[b] = pname if len(bits) == 1 else f"{pname}[{index}]"
+    return names
+
+
+def _rates(words: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Packed words (nets x words) -> per net (toggles per period, static probability)."""
+    bits = np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=1,
+                         bitorder="little")[:, :n]
+    toggles = np.count_nonzero(bits[:, 1:] != bits[:, :-1], axis=1) / (n - 1)
+    return toggles, bits.sum(axis=1) / n
+
+
+def switching_activity(synthesis, library: Library, ports: tuple[str, str, str],
+                       a_raw: np.ndarray, b_raw: np.ndarray) -> Activity:
+    data = json.loads(Path(synthesis.netlist_json).read_text())
+    functions = library.cell_functions()
+    netlist = read_yosys_json(data, synthesis.top, functions)
+    n = len(a_raw)
+    inputs = {p: np.zeros(n, dtype=np.int64) for p in netlist.inputs}
+    inputs[ports[0]], inputs[ports[1]] = a_raw, b_raw
+    _, words = evaluate(netlist, inputs, functions, nets=True)
+    port_names = port_bit_names(data, synthesis.top)
+    drivers = [(f"{c.name}/{pin}", bit) for c in netlist.cells for pin, bit in c.outputs.items()]
+    keys = [name for name, _ in drivers] + list(port_names.values())
+    bit_ids = [bit for _, bit in drivers] + list(port_names)
+    toggles, ones = _rates(np.stack([words[b] for b in bit_ids]), n)
+    rates = {k: (float(t), float(p)) for k, t, p in zip(keys, toggles, ones)}
+    return Activity(vectors=n, ports={k: rates[k] for k in port_names.values()},
+                    pins={k: rates[k] for k, _ in drivers})

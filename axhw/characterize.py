@@ -1,0 +1,118 @@
+"""Power, area and delay of a design on a cell library, plus its error metrics.
+
+``characterize(design, library, clock_ns=10.0, vectors=4096, seed=1, activity_file=None,
+use_cache=True) -> dict``
+    Yosys synthesis (:mod:`axhw.synth`), switching activity from simulating the mapped netlist on
+    an operand stream (:mod:`axhw.activity`), OpenSTA timing and power (:mod:`axhw.sta`), and the
+    exhaustive error metrics of ``axhw metrics`` (:func:`axhw.metrics.design_metrics`). Units:
+    ns, um^2, mW, pJ. The result is cached under ``<cache>/characterize/<key>.json`` where the key
+    covers the Verilog text, top and ports, the library content, the options, the flow version
+    and templates and the tool versions. Tool runs happen in ``<cache>/characterize/runs/<key>``
+    (logs kept there: a tool failure names its log).
+
+Clocked designs (e.g. a systolic array) use the pieces directly::
+
+    syn = synthesize(verilog, top, library, clock_ns, workdir)          # dfflibmap included
+    t = sta(syn, library, clock_ns, input_ports=[...], clock_port="clk")  # delay = min period
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import time
+from pathlib import Path
+
+from . import __version__
+from .activity import Activity, operand_vectors, switching_activity
+from .design import Design
+from .errors import AxhwError
+from .fileio import cache_root, ensure_dir, sha256_file, sha256_text, write_json
+from .pdk import Library
+from .sta import LOAD_INVERTERS, sta
+from .synth import FLOWS, synthesize
+from .tools import opensta
+
+# Bumped when the flow or the meaning of a result key changes (invalidates cached results).
+FLOW_VERSION = "1"
+DEFAULT_CLOCK_NS = 10.0
+DEFAULT_VECTORS = 4096
+DEFAULT_SEED = 1
+
+
+def tool_versions() -> dict[str, str]:
+    return {"yosys": f"pyosys {importlib.metadata.version('pyosys')}",
+            "opensta": opensta.version(), "axhw": __version__}
+
+
+def input_port_names(design: Design, synthesis) -> list[str]:
+    """OpenSTA names of the design's input port bits (single-bit after ``splitnets -ports``)."""
+    from .activity import port_bit_names
+
+    data = json.loads(Path(synthesis.netlist_json).read_text())
+    return list(port_bit_names(data, synthesis.top).values())
+
+
+def _cache_key(design: Design, library: Library, options: dict, versions: dict) -> str:
+    templates = [(FLOWS / n).read_text() for n in ("synth.ys.tmpl", "sta.tcl.tmpl")]
+    fields = [FLOW_VERSION, design.verilog_path.read_text(errors="replace"), design.top,
+              ",".join(design.ports), library.pdk, library.sha256,
+              json.dumps(options, sort_keys=True), json.dumps(versions, sort_keys=True), *templates]
+    return sha256_text("\0".join(map(str, fields)))[:32]
+
+
+def check_clock(clock_ns: float) -> float:
+    if not (clock_ns > 0 and clock_ns < 1e6):
+        raise AxhwError(f"--clock-ns {clock_ns}: expected a positive period in ns")
+    return float(clock_ns)
+
+
+def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLOCK_NS,
+                 vectors: int = DEFAULT_VECTORS, seed: int = DEFAULT_SEED,
+                 activity_file: str | Path | None = None, use_cache: bool = True) -> dict:
+    clock_ns = check_clock(clock_ns)
+    a_raw, b_raw = operand_vectors(design, vectors, seed, activity_file)  # validates the file
+    options = {"clock_ns": clock_ns, "vectors": len(a_raw),
+               "seed": None if activity_file else seed,
+               "activity": sha256_file(Path(activity_file)) if activity_file else "uniform",
+               "load_inverters": LOAD_INVERTERS}
+    versions = tool_versions()
+    key = _cache_key(design, library, options, versions)
+    cdir = ensure_dir(cache_root() / "characterize")
+    cached = cdir / f"{key}.json"
+    if use_cache and cached.is_file():
+        return json.loads(cached.read_text())
+
+    from .metrics import design_metrics  # noqa: PLC0415 - numba import only when needed
+
+    t0 = time.perf_counter()
+    workdir = ensure_dir(cdir / "runs" / key)
+    syn = synthesize(design.verilog_path, design.top, library, clock_ns, workdir)
+    act: Activity = switching_activity(syn, library, design.ports, a_raw, b_raw)
+    timing = sta(syn, library, clock_ns, input_port_names(design, syn), activity=act)
+    ppa_s = time.perf_counter() - t0
+    metrics = design_metrics(design)
+    result = {
+        **metrics,
+        "pdk": library.pdk, "library": library.describe(),
+        "liberty": [str(p) for p in library.sources],
+        "clock_ns": clock_ns,
+        "area_um2": syn.area_um2, "cells": syn.cells, "cell_counts": syn.cell_counts,
+        "delay_ns": timing.delay_ns, "slack_ns": timing.slack_ns,
+        "power_mw": timing.total_mw, "dynamic_mw": timing.dynamic_mw,
+        "internal_mw": timing.internal_mw, "switching_mw": timing.switching_mw,
+        "leakage_mw": timing.leakage_mw,
+        # mW x ns = pJ: the energy of one operation at one operation per clock period.
+        "energy_pj": timing.total_mw * clock_ns,
+        "vectors": act.vectors, "seed": options["seed"],
+        "activity": str(activity_file) if activity_file else "uniform",
+        "mean_toggle_rate": act.mean_toggle_rate,
+        "input_drive": f"{timing.drive_cell} (set_driving_cell)",
+        "output_load_ff": timing.load_ff,
+        "output_load": f"{LOAD_INVERTERS} x input cap of {library.inverter[0]}",
+        "tools": versions, "flow_version": FLOW_VERSION,
+        "logs": {"yosys": str(syn.log), "opensta": timing.log},
+        "ppa_seconds": round(ppa_s, 3),
+    }
+    write_json(cached, result)
+    return result

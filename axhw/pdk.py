@@ -1,0 +1,330 @@
+"""Cell libraries (PDKs): find the Liberty files, read the facts axhw needs, normalize units.
+
+Registry (``PDKS``): ``nangate45`` (FreePDK45 / Nangate Open Cell Library), ``asap7`` (ASAP7 7.5-track
+RVT TT, five files that form one library), ``sky130hd`` (SkyWater sky130_fd_sc_hd tt) and ``osu018``
+(OSU 0.18 um, installed by Debian's ``qflow-tech-osu018``: the no-configuration default).
+
+Where the files come from, first match wins:
+  1. ``--liberty FILE`` (repeatable): exactly these files;
+  2. ``--pdk-root DIR`` or ``$AXHW_PDK_ROOT``: ``DIR/<pdk>/*.lib`` or ``*.lib.gz``;
+  3. a system path (osu018 only).
+Nothing found -> a one-line AxhwError saying how to configure it.
+
+``load_library(pdk, pdk_root=None, liberty=()) -> Library``. Gzipped files are decompressed once
+into the cache (OpenSTA 2.0.17 cannot read gzip). Each file is parsed once with ``liberty-parser``
+and its facts (units, cell areas, pin capacitances and functions, leakage, dont_use) are cached as
+JSON keyed by the file's SHA-256. The Library then exposes them in axhw units: ns, fF, um^2, mW.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AxhwError
+from .fileio import atomic_path, cache_root, ensure_dir, sha256_file, sha256_text, write_json
+
+# Bumped when the extracted facts change shape, so cached facts are re-extracted.
+FACTS_VERSION = "1"
+PDK_ROOT_ENV = "AXHW_PDK_ROOT"
+DEFAULT_PDK = "osu018"
+
+_PREFIX = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0, "k": 1e3}
+
+
+@dataclass(frozen=True)
+class PdkSpec:
+    name: str
+    description: str
+    corner: str
+    patterns: tuple[str, ...]           # every pattern must match at least one file in <root>/<name>
+    system_paths: tuple[str, ...] = ()  # files installed by a system package (used without a root)
+
+
+PDKS: dict[str, PdkSpec] = {
+    "nangate45": PdkSpec("nangate45", "FreePDK45 / Nangate Open Cell Library", "typical, 1.1 V, 25 C",
+                         ("*.lib*",)),
+    "asap7": PdkSpec("asap7", "ASAP7 7.5-track RVT (SIMPLE, AO, OA, INVBUF, SEQ)", "TT, 0.7 V, 25 C",
+                     tuple(f"asap7sc7p5t_{kind}_RVT_TT_*.lib*"
+                           for kind in ("SIMPLE", "AO", "OA", "INVBUF", "SEQ"))),
+    "sky130hd": PdkSpec("sky130hd", "SkyWater sky130_fd_sc_hd", "tt, 1.8 V, 25 C", ("*.lib*",)),
+    "osu018": PdkSpec("osu018", "OSU 0.18 um standard cells (qflow)", "typical, 1.8 V, 25 C",
+                      ("*.lib*",), ("/usr/share/qflow/tech/osu018/osu018_stdcells.lib",)),
+}
+
+
+# -- finding the files ---------------------------------------------------------------------------
+def pdk_root(explicit: str | Path | None = None) -> Path | None:
+    root = explicit or os.environ.get(PDK_ROOT_ENV) or None
+    return Path(root) if root else None
+
+
+def find_liberty_files(pdk: str, root: str | Path | None = None) -> list[Path]:
+    """The Liberty files of a registered PDK (see the module doc for the search order)."""
+    spec = PDKS.get(pdk)
+    if spec is None:
+        raise AxhwError(f"unknown PDK {pdk!r} (known: {', '.join(PDKS)}; or pass --liberty FILE)")
+    root = pdk_root(root)
+    how = (f"set {PDK_ROOT_ENV} or --pdk-root to a folder holding {pdk}/*.lib[.gz], "
+           "or pass --liberty FILE")
+    if root is not None and (root / pdk).is_dir():
+        found, missing = [], []
+        for pattern in spec.patterns:
+            hits = sorted(p for p in (root / pdk).glob(pattern)
+                          if p.name.endswith((".lib", ".lib.gz")))
+            (found.extend(hits) if hits else missing.append(pattern))
+        if not missing:
+            return list(dict.fromkeys(found))
+        raise AxhwError(f"PDK {pdk}: {root / pdk} has no file matching {', '.join(missing)} ({how})")
+    system = [Path(p) for p in spec.system_paths if Path(p).is_file()]
+    if system:
+        return system
+    where = f"{root / pdk} does not exist" if root is not None else f"{PDK_ROOT_ENV} is not set"
+    raise AxhwError(f"PDK {pdk}: no Liberty files ({where}; {how})")
+
+
+# -- reading one file ----------------------------------------------------------------------------
+def _unit(text, what: str, suffix: str) -> float:
+    """'1ps' -> 1e-12 (for suffix 's'); '100nW' -> 1e-7."""
+    s = str(text).strip().strip('"').strip()
+    body = s[:-len(suffix)] if s.lower().endswith(suffix.lower()) else None
+    if body is None:
+        raise AxhwError(f"Liberty {what} {s!r}: expected a value in {suffix}")
+    digits = body.rstrip("fpnumk")
+    try:
+        return float(digits or 1) * _PREFIX[body[len(digits):]]
+    except (KeyError, ValueError):
+        raise AxhwError(f"Liberty {what} {s!r}: unknown unit") from None
+
+
+def _cap_unit(value) -> float:
+    """capacitive_load_unit (1, ff) -> farads."""
+    try:
+        scale, unit = value
+        return float(scale) * _PREFIX[str(unit).strip('"').lower()[:-1]]
+    except (TypeError, ValueError, KeyError):
+        raise AxhwError(f"Liberty capacitive_load_unit {value!r}: expected (number, ff|pf)") from None
+
+
+def _number(value) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def extract_facts(path: Path) -> dict:
+    """Parse one Liberty file (liberty-parser) and keep what axhw uses, in the file's own units."""
+    from liberty.parser import parse_liberty
+
+    try:
+        text = (gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)).read()
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise AxhwError(f"cannot read Liberty file {path}: {exc}") from None
+    try:
+        lib = parse_liberty(text)
+    except Exception as exc:  # noqa: BLE001 - the parser raises assorted lark errors
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AxhwError(f"Liberty file {path} does not parse: {msg}") from None
+    if lib.group_name != "library":
+        raise AxhwError(f"{path} is not a Liberty library")
+    try:
+        units = {"time_s": _unit(lib["time_unit"], "time_unit", "s"),
+                 "cap_f": _cap_unit(lib["capacitive_load_unit"]),
+                 "leakage_w": _unit(lib["leakage_power_unit"], "leakage_power_unit", "W")}
+    except KeyError as exc:
+        raise AxhwError(f"Liberty file {path}: no {exc.args[0]} in the library header") from None
+    cells = {}
+    for cell in lib.get_groups("cell"):
+        inputs, outputs = {}, {}
+        for pin in cell.get_groups("pin"):
+            direction = str(pin.get("direction", "")).strip('"')
+            for name in pin.args:
+                name = str(name).strip('"')
+                if direction == "input":
+                    inputs[name] = _number(pin.get("capacitance")) or 0.0
+                elif direction in ("output", "inout"):
+                    fn = pin.get("function")
+                    outputs[name] = None if fn is None else str(fn).strip('"')
+        cells[str(cell.args[0]).strip('"')] = {
+            "area": _number(cell.get("area")) or 0.0,
+            "leakage": _number(cell.get("cell_leakage_power")),
+            "dont_use": str(cell.get("dont_use", "false")).strip('"').lower() == "true",
+            "sequential": any(g.group_name in ("ff", "latch", "ff_bank", "latch_bank", "statetable")
+                              for g in cell.groups),
+            "inputs": inputs,
+            "outputs": outputs,
+        }
+    return {"facts_version": FACTS_VERSION, "library": str(lib.args[0]).strip('"') if lib.args else "",
+            "source": str(path), "units": units, "nom_voltage": _number(lib.get("nom_voltage")),
+            "cells": cells}
+
+
+def _cached_file(path: Path) -> tuple[Path, dict]:
+    """(uncompressed copy or the file itself, its facts), both cached by content hash."""
+    if not path.is_file():
+        raise AxhwError(f"Liberty file not found: {path}")
+    digest = sha256_file(path)
+    cdir = ensure_dir(cache_root() / "liberty")
+    plain = path
+    if path.name.endswith(".gz"):
+        plain = cdir / f"{digest[:20]}-{path.name[:-3]}"
+        if not plain.is_file():
+            try:
+                with gzip.open(path, "rb") as src, atomic_path(plain) as tmp, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+            except (OSError, EOFError) as exc:
+                raise AxhwError(f"cannot decompress Liberty file {path}: {exc}") from None
+    facts_path = cdir / f"{digest[:20]}-{FACTS_VERSION}.facts.json"
+    if facts_path.is_file():
+        facts = json.loads(facts_path.read_text())
+    else:
+        facts = {**extract_facts(plain), "sha256": digest}
+        write_json(facts_path, facts)
+    return plain, facts
+
+
+# -- the library ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Library:
+    """One cell library (one or more Liberty files) with units normalized to ns, fF, um^2, mW."""
+
+    pdk: str
+    sources: tuple[Path, ...]   # the files as found / given
+    files: tuple[Path, ...]     # readable by every tool (decompressed copies of .gz files)
+    facts: tuple[dict, ...]     # per file, in the file's own units
+
+    @property
+    def time_unit_ns(self) -> float:
+        return self.facts[0]["units"]["time_s"] * 1e9
+
+    @property
+    def cap_unit_ff(self) -> float:
+        return self.facts[0]["units"]["cap_f"] * 1e15
+
+    @property
+    def leakage_unit_mw(self) -> float:
+        return self.facts[0]["units"]["leakage_w"] * 1e3
+
+    @cached_property
+    def cells(self) -> dict[str, dict]:
+        """Cell name -> facts; per-cell leakage in mW and input capacitances in fF."""
+        out = {}
+        for f in self.facts:
+            cap = f["units"]["cap_f"] * 1e15
+            leak = f["units"]["leakage_w"] * 1e3
+            for name, c in f["cells"].items():
+                out[name] = {**c, "inputs": {p: v * cap for p, v in c["inputs"].items()},
+                             "leakage_mw": None if c["leakage"] is None else c["leakage"] * leak}
+        return out
+
+    def cell_functions(self) -> dict[str, dict[str, str]]:
+        """{cell: {output pin: Liberty function}} for the combinational cells (netsim's input)."""
+        return {name: {p: fn for p, fn in c["outputs"].items() if fn}
+                for name, c in self.cells.items()
+                if not c["sequential"] and any(c["outputs"].values())}
+
+    @cached_property
+    def _roles(self) -> dict[str, list[tuple[float, str, str, str]]]:
+        """Cells by role ("inv", "buf", "tiehi", "tielo"): [(area, cell, in pin, out pin)]."""
+        from .netsim import parse_liberty_function
+
+        roles: dict[str, list] = {"inv": [], "buf": [], "tiehi": [], "tielo": []}
+        ones = np.full(1, np.uint64(0xFFFFFFFFFFFFFFFF))
+        ramp = np.full(1, np.uint64(0b10))  # vector 0: pin = 0, vector 1: pin = 1
+        for name, c in self.cells.items():
+            if c["sequential"] or len(c["inputs"]) > 1:
+                continue
+            if not c["inputs"]:
+                # Tie cells (often dont_use, reserved for exactly this use, as Nangate's LOGIC0/1);
+                # one cell may hold both (sky130 conb: HI = 1, LO = 0).
+                for out, fn in c["outputs"].items():
+                    if fn in ("0", "1"):
+                        roles["tiehi" if fn == "1" else "tielo"].append((c["area"], name, "", out))
+                continue
+            if c["dont_use"] or len(c["outputs"]) != 1:
+                continue
+            (out, fn), = c["outputs"].items()
+            try:
+                f = parse_liberty_function(fn) if fn else None
+            except AxhwError:
+                continue
+            if f is not None and f.pins == tuple(c["inputs"]):
+                (pin,) = f.pins
+                table = int(f({pin: ramp}, ones)[0]) & 0b11
+                if table in (0b01, 0b10):
+                    roles["inv" if table == 0b01 else "buf"].append((c["area"], name, pin, out))
+        for cands in roles.values():
+            # Smallest first; at equal area prefer general cells to clock-tree ones (clkinv).
+            cands.sort(key=lambda t: (t[0], "clk" in t[1].lower(), t[1]))
+        return roles
+
+    def _pick(self, role: str) -> tuple[str, str, str] | None:
+        cands = self._roles[role]
+        return cands[0][1:] if cands else None
+
+    @property
+    def inverter(self) -> tuple[str, str, str]:
+        """(cell, input pin, output pin) of the smallest inverter: the 'typical' inverter."""
+        inv = self._pick("inv")
+        if inv is None:
+            raise AxhwError(f"{self.pdk}: the library has no inverter")
+        return inv
+
+    @property
+    def buffer(self) -> tuple[str, str, str]:
+        buf = self._pick("buf")
+        if buf is None:
+            raise AxhwError(f"{self.pdk}: the library has no buffer")
+        return buf
+
+    @property
+    def tie_hi(self) -> tuple[str, str] | None:
+        t = self._pick("tiehi")
+        return None if t is None else (t[0], t[2])
+
+    @property
+    def tie_lo(self) -> tuple[str, str] | None:
+        t = self._pick("tielo")
+        return None if t is None else (t[0], t[2])
+
+    @property
+    def inverter_input_cap_ff(self) -> float:
+        cell, pin, _ = self.inverter
+        return self.cells[cell]["inputs"][pin]
+
+    @property
+    def has_flops(self) -> bool:
+        return any(c["sequential"] for c in self.cells.values())
+
+    @property
+    def sha256(self) -> str:
+        """Identifies the library's content (for result caches)."""
+        return sha256_text(",".join(f["sha256"] for f in self.facts))
+
+    def describe(self) -> str:
+        spec = PDKS.get(self.pdk)
+        return spec.description if spec else ", ".join(p.name for p in self.sources)
+
+
+def load_library(pdk: str | None = None, pdk_root: str | Path | None = None,
+                 liberty: tuple[str | Path, ...] | list = ()) -> Library:
+    """A PDK by name, or the given Liberty files (labelled ``pdk`` or "custom")."""
+    if liberty:
+        sources = [Path(p) for p in liberty]
+        name = pdk or "custom"
+    else:
+        name = pdk or DEFAULT_PDK
+        sources = find_liberty_files(name, pdk_root)
+    files, facts = zip(*(_cached_file(p) for p in sources))
+    units = {json.dumps(f["units"], sort_keys=True) for f in facts}
+    if len(units) > 1:
+        raise AxhwError(f"{name}: the Liberty files use different units ({', '.join(map(str, sources))})")
+    return Library(name, tuple(sources), tuple(files), tuple(facts))

@@ -89,6 +89,22 @@ def _merge_columns(W: np.ndarray):
     return np.array(list(groups), dtype=np.int64), np.stack(list(groups.values()))
 
 
+def _balance(amat: np.ndarray, bmat: np.ndarray):
+    """Move powers of two between A_r and B_r (A_r B_r unchanged) so both spans are small:
+    operand truncation gives A in 0..63 and B in 0..1008 unbalanced, 0..252 each balanced."""
+    amat, bmat = amat.copy(), bmat.copy()
+    for r in range(amat.shape[1]):
+        for x, y in ((amat, bmat), (bmat, amat)):  # move from x to y while it helps
+            while True:
+                gx = math.gcd(*(int(v) for v in x[:, r]))
+                span_x, span_y = np.ptp(x[:, r]), np.ptp(y[:, r])
+                if gx % 2 or gx == 0 or span_y * 2 > span_x // 2 or span_y == 0:
+                    break
+                x[:, r] //= 2
+                y[:, r] *= 2
+    return amat, bmat
+
+
 def fit_bit_linear(lut) -> BitLinearForm:
     """Fit the bit-linear form to a single LUT and verify it on the whole table (AxhwError if the
     LUT is not bit-linear)."""
@@ -109,6 +125,7 @@ def fit_bit_linear(lut) -> BitLinearForm:
         dir_a, fac_b = fac_a, dir_b
     abits, bbits = _bit_table(ba), _bit_table(bb)
     amat, bmat = abits @ dir_a.T, bbits @ fac_b.T  # (2^ba, R), (2^bb, R)
+    amat, bmat = _balance(amat, bmat)
     ua, vb = abits @ u, bbits @ v
     # Centre each term: (A + za)(B + zb) = AB + zb A + za B + za zb, so int8 fits 0..255 ranges.
     za = -((-(amat.min(0) + amat.max(0))) // 2) if amat.size else np.zeros(0, np.int64)

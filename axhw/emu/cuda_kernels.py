@@ -183,17 +183,13 @@ def _opt_in_smem(kernel, args, nbytes: int) -> bool:
         return False
 
 
-def _device(x, dtype=None):
+def _device(x):
     """A numba device array view of a GPU array (zero copy), or an upload of a host array."""
-    if arrays.is_torch(x):
-        if x.device.type != "cuda":
-            x = x.cuda()
-        if x.dtype.is_floating_point:
-            raise AxhwError("raw codes must be integers")
+    if arrays.is_torch(x) and x.device.type == "cuda":
         return cuda.as_cuda_array(x.detach())
     if arrays.on_gpu(x):
         return cuda.as_cuda_array(x)
-    return cuda.to_device(np.ascontiguousarray(x if dtype is None else np.asarray(x, dtype)))
+    return cuda.to_device(np.ascontiguousarray(arrays.to_host(x)))
 
 
 def _launch(luts: LutStack, x, w, idx, geo, out_shape, acc_dtype, groups: int):

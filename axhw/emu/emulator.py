@@ -40,12 +40,14 @@ class Emulator:
                           backend=backend)
 
 
-def emulator_for(design, lut=None) -> Emulator:
+def emulator_for(design, lut=None, fast_path: bool | None = None) -> Emulator:
     """Emulator for a design JSON path, a loaded ``Design`` or a family instance.
 
     lut defaults to the design's golden LUT (axhw.golden.golden_lut). If the design is flagged
     ``bit_linear`` the bit-linear form is fitted and verified against the whole LUT; a LUT it does
-    not reproduce raises AxhwError (a wrong flag never yields a wrong answer).
+    not reproduce raises AxhwError (a wrong flag never yields a wrong answer). fast_path=True
+    tries the fit whatever the flag says (e.g. Booth perforation is bilinear in the bits too),
+    False forces the LUT kernels.
     """
     from ..design import Design, load_design
     from ..golden import golden_lut
@@ -62,4 +64,5 @@ def emulator_for(design, lut=None) -> Emulator:
             raise AxhwError(f"design {name}: no golden model, pass its LUT explicitly")
         lut = golden_lut(spec)
     luts = prepare_luts(lut)
-    return Emulator(luts=luts, form=fit_bit_linear(luts) if flag else None, name=name)
+    use_fit = flag if fast_path is None else fast_path
+    return Emulator(luts=luts, form=fit_bit_linear(luts) if use_fit else None, name=name)

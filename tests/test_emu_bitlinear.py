@@ -1,0 +1,100 @@
+"""The bit-linear GEMM path equals the LUT path bit-for-bit, and rejects LUTs it cannot fit."""
+
+import numpy as np
+import pytest
+import torch
+
+from axhw.design import write_design
+from axhw.emu import (bitlinear_conv2d, bitlinear_matmul, emulator_for, fit_bit_linear,
+                      lut_conv2d, lut_matmul)
+from axhw.errors import AxhwError
+from axhw.families import make
+from axhw.golden import golden_lut
+
+DESIGNS = [
+    ("exact", dict(bits_a=8)),
+    ("exact", dict(bits_a=8, signed=True)),
+    ("exact", dict(bits_a=4, bits_b=6, signed=True)),
+    ("perforated", dict(bits_a=8, start=2, count=3)),
+    ("perforated", dict(bits_a=8, signed=True, start=1, count=2)),
+    ("truncated", dict(bits_a=8, mode="column", cut=6)),
+    ("truncated", dict(bits_a=8, signed=True, mode="operand", cut=3)),
+    ("bam", dict(bits_a=8, h=3, v=9)),
+    ("bam", dict(bits_a=8, signed=True, h=2, v=7)),
+]
+
+
+@pytest.mark.parametrize("family,kw", DESIGNS, ids=[f"{f}-{i}" for i, (f, _) in enumerate(DESIGNS)])
+def test_bitlinear_equals_lut_path(family, kw):
+    spec = make(family, **kw)
+    assert spec.bit_linear
+    lut = golden_lut(spec)
+    form = fit_bit_linear(lut)
+    np.testing.assert_array_equal(form.table(), lut)
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 1 << spec.bits_a, (3, 17, 300))
+    b = rng.integers(0, 1 << spec.bits_b, (300, 19))
+    want = lut_matmul(a, b, lut, backend="cpu")
+    engines = ["fp32", "fp64"] + (["int8"] if form.fits_int8 else [])
+    for engine in engines:
+        got = bitlinear_matmul(a, b, form, engine=engine)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want, err_msg=engine)
+    x = rng.integers(0, 1 << spec.bits_a, (2, 4, 7, 6))
+    w = rng.integers(0, 1 << spec.bits_b, (6, 2, 3, 3))
+    np.testing.assert_array_equal(
+        bitlinear_conv2d(x, w, form, 2, 1, (2, 1), 2, pad_code=7),
+        lut_conv2d(x, w, lut, 2, 1, (2, 1), 2, pad_code=7))
+
+
+def test_fp32_engine_splits_k_to_stay_exact():
+    """K * 128 * 128 >> 2^24: one fp32 GEMM would round; the chunked one must not."""
+    lut = golden_lut(make("exact", 8))
+    form = fit_bit_linear(lut)
+    a = np.full((2, 5000), 255)
+    b = np.full((5000, 2), 255)
+    got = bitlinear_matmul(torch.from_numpy(a), torch.from_numpy(b), form, engine="fp32")
+    assert isinstance(got, torch.Tensor)
+    assert int(got[0, 0]) == 5000 * 255 * 255
+
+
+def test_non_bit_linear_lut_is_rejected():
+    spec = make("rounded", 8)
+    assert not spec.bit_linear
+    with pytest.raises(AxhwError, match="not bit-linear"):
+        fit_bit_linear(golden_lut(spec))
+    with pytest.raises(AxhwError, match="not bit-linear"):
+        fit_bit_linear(np.random.default_rng(0).integers(0, 100, (16, 16)))
+
+
+def test_fit_is_family_agnostic():
+    """Booth perforation is not flagged bit_linear (no AND array), yet its digits are linear in
+    the bits of b, so the generic fit reproduces its whole LUT."""
+    spec = make("perforated", 8, encoding="booth", start=1, count=1)
+    lut = golden_lut(spec)
+    np.testing.assert_array_equal(fit_bit_linear(lut).table(), lut)
+
+
+def test_emulator_dispatches_on_the_design_json(tmp_path):
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(0, 256, (9, 40)), rng.integers(0, 256, (40, 5))
+    perf = emulator_for(write_design(make("perforated", 8, signed=True, start=1, count=2), tmp_path))
+    booth = emulator_for(write_design(make("perforated", 8, encoding="booth", start=1), tmp_path))
+    assert perf.path == "bit-linear" and booth.path == "lut"
+    for em in (perf, booth):
+        np.testing.assert_array_equal(em.matmul(a, b), lut_matmul(a, b, em.luts))
+    assert emulator_for(make("perforated", 8, encoding="booth", start=1),
+                        fast_path=True).path == "bit-linear"
+    # A bit_linear flag on a LUT that is not bit-linear is refused, never used.
+    with pytest.raises(AxhwError, match="not bit-linear"):
+        emulator_for(make("exact", 4), lut=rng.integers(0, 9, (16, 16)))
+
+
+def test_bitlinear_bad_input():
+    form = fit_bit_linear(golden_lut(make("exact", 4)))
+    with pytest.raises(AxhwError, match="outside 0..15"):
+        bitlinear_matmul(np.full((2, 3), 16), np.zeros((3, 2), int), form)
+    with pytest.raises(AxhwError, match="equal K"):
+        bitlinear_matmul(np.zeros((2, 3), int), np.zeros((4, 2), int), form)
+    with pytest.raises(AxhwError, match="needs CUDA"):
+        bitlinear_matmul(np.zeros((2, 3), int), np.zeros((3, 2), int), form, engine="fp16")

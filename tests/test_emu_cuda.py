@@ -1,0 +1,65 @@
+"""numba-cuda kernels under the CUDA simulator (tiny shapes), bit-for-bit against the CPU backend.
+
+The simulator must be chosen before numba.cuda is imported, so the checks run in a subprocess.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from axhw.errors import AxhwError
+
+needs_numba_cuda = pytest.mark.skipif(importlib.util.find_spec("numba_cuda") is None,
+                                      reason="numba-cuda not installed")
+
+SIM_CHECK = textwrap.dedent("""
+    import numpy as np, torch
+    from axhw.emu import lut_conv2d, lut_matmul
+    from axhw.errors import AxhwError
+    rng = np.random.default_rng(0)
+    luts = rng.integers(-1000, 1000, (3, 16, 8))
+    a, b = rng.integers(0, 16, (2, 9, 21)), rng.integers(0, 8, (21, 70))
+    def same(f, *args, **kw):
+        got, want = f(*args, backend="cuda", **kw), f(*args, backend="cpu", **kw)
+        assert got.dtype == want.dtype, (got.dtype, want.dtype)
+        np.testing.assert_array_equal(got, want)
+    same(lut_matmul, a, b, luts[0])                                   # shared-memory int16 table
+    same(lut_matmul, a, b, luts, rng.integers(0, 3, (21, 70)))         # per element of b
+    same(lut_matmul, a, b, luts[0] * 2**21)                            # int64 table: global memory
+    x, w = rng.integers(0, 16, (2, 4, 6, 5)), rng.integers(0, 8, (6, 2, 3, 2))
+    same(lut_conv2d, x, w, luts, 2, (1, 2), (1, 2), 2, lut_index=rng.integers(0, 3, (6, 2)),
+         pad_code=3)
+    t = lut_matmul(torch.from_numpy(a), torch.from_numpy(b), luts[0], backend="cuda")
+    assert isinstance(t, torch.Tensor) and (t.numpy() == lut_matmul(a, b, luts[0])).all()
+    for bad in (a - 17,):
+        try:
+            lut_matmul(bad, b, luts[0], backend="cuda")
+            raise SystemExit("out-of-range codes were not reported")
+        except AxhwError as exc:
+            assert "outside" in str(exc)
+    print("SIM OK")
+""")
+
+
+@needs_numba_cuda
+def test_cuda_kernels_match_cpu_under_simulator():
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    proc = subprocess.run([sys.executable, "-c", SIM_CHECK], capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert proc.returncode == 0 and "SIM OK" in proc.stdout, proc.stdout + proc.stderr[-3000:]
+
+
+def test_cuda_backend_without_gpu_is_a_clear_error():
+    import numpy as np
+
+    from axhw.emu import gemm, lut_matmul
+
+    if gemm.gpu_present() or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        pytest.skip("a GPU (or the simulator) is present")
+    with pytest.raises(AxhwError, match="backend 'cuda'"):
+        lut_matmul(np.zeros((2, 2), int), np.zeros((2, 2), int), np.zeros((4, 4), int),
+                   backend="cuda")

@@ -16,6 +16,7 @@ import numpy as np
 from ..hdl.pparray import build_and_array, masked_golden
 from ..hdl.trees import TREES, emit_product
 from .base import Multiplier, check, check_choice, check_range, param
+from .masked import removed_terms
 
 ROW_OPERANDS = ("b", "a")
 
@@ -54,6 +55,12 @@ class BrokenArrayMultiplier(Multiplier):
 
     def golden(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         return masked_golden(A, B, self.bits_a, self.bits_b, self.signed, self.keep)
+
+    def behavioural_verilog(self) -> str:
+        from ..formal import ref_module  # noqa: PLC0415
+
+        return ref_module(self, "sa * sb" + removed_terms(self.bits_a, self.bits_b, self.signed,
+                                                          self.keep))
 
     def build(self, nl, a, b) -> None:
         nl.comment(f"broken array: rows of {self.row_operand} below {self.h} and columns below "

@@ -50,6 +50,25 @@ def _hex_digits(mask: str) -> str:
     return mask.strip().lower().removeprefix("0x").replace("_", "")
 
 
+def verilog_int(v: int) -> str:
+    """A 64-bit signed Verilog literal (plain integers are only 32 bits)."""
+    return f"64'sd{v}" if v >= 0 else f"-64'sd{-v}"
+
+
+def removed_terms(bits_a: int, bits_b: int, signed: bool, keep: KeepFn) -> str:
+    """`` - w·2^(i+j)·(a[j] & b[i])`` for every removed pp, to subtract from ``sa * sb`` in a
+    behavioural reference (the bit is wrapped as a non-negative signed value so the whole
+    expression stays signed)."""
+    terms = []
+    for i in range(bits_b):
+        for j in range(bits_a):
+            if not keep(i, j):
+                w = pp_weight_sign(i, j, bits_a, bits_b, signed) << (i + j)
+                terms.append(f" {'-' if w > 0 else '+'} {verilog_int(abs(w))} * "
+                             f"$signed({{1'b0, a[{j}] & b[{i}]}})")
+    return "".join(terms)
+
+
 @dataclass(frozen=True)
 class MaskedMultiplier(Multiplier):
     mask: str = param("", "hex; bit i*bits_a+j set removes pp[i][j] = a[j]&b[i]", short="m",
@@ -109,6 +128,12 @@ class MaskedMultiplier(Multiplier):
 
     def golden(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         return masked_golden(A, B, self.bits_a, self.bits_b, self.signed, self.keep) + self.constant()
+
+    def behavioural_verilog(self) -> str:
+        from ..formal import ref_module  # noqa: PLC0415
+
+        removed = removed_terms(self.bits_a, self.bits_b, self.signed, self.keep)
+        return ref_module(self, f"sa * sb{removed} + {verilog_int(self.constant())}")
 
     def build(self, nl, a, b) -> None:
         nl.comment(f"{self.removed_count()} partial products removed by the mask")

@@ -22,7 +22,8 @@ import numpy as np
 from ..hdl.pparray import build_and_array, masked_golden, operand_bits
 from ..hdl.trees import TREES, emit_product
 from .base import Multiplier, check, check_choice, check_range, param
-from .masked import compensation_constant, removed_mean, round_to_column
+from .masked import (compensation_constant, removed_mean, removed_terms, round_to_column,
+                     verilog_int)
 
 MODES = ("column", "operand", "cct", "vct")
 FULL_WIDTH_MODES = ("column", "operand")
@@ -81,7 +82,7 @@ class TruncatedMultiplier(Multiplier):
         check_range("out_bits", self.out_bits, 1, width - 1)
         check_range("guard", self.guard, 0, width - self.out_bits)
         top = self._sum(np.array([(1 << self.bits_a) - 1]), np.array([(1 << self.bits_b) - 1]))
-        check(int(top[0]) >> self.drop_bits < 1 << self.out_bits,
+        check(int(top[0]) >> self.out_shift < 1 << self.out_bits,
               f"out_bits={self.out_bits} guard={self.guard}: the correction overflows the "
               f"{self.out_bits}-bit output (use more out_bits or fewer guard columns)")
 
@@ -96,7 +97,7 @@ class TruncatedMultiplier(Multiplier):
         return self.bits_a + self.bits_b - self.out_bits - self.guard
 
     @property
-    def drop_bits(self) -> int:
+    def out_shift(self) -> int:
         """How many low bits of the sum the port leaves out (T+k for cct/vct)."""
         return self.first_column + self.guard if self.mode in ("cct", "vct") else 0
 
@@ -137,7 +138,7 @@ class TruncatedMultiplier(Multiplier):
         how = (f"VCT adds {len(self.vct_bits())} bits of column {t - 1} into column {t}, "
                f"constant {self.constant()}") if self.mode == "vct" else \
             f"CCT constant {self.constant()} (ties down)"
-        return [f"fixed width: p = bits {self.bits_a + self.bits_b - 1}..{self.drop_bits} of the "
+        return [f"fixed width: p = bits {self.bits_a + self.bits_b - 1}..{self.out_shift} of the "
                 f"corrected sum (columns below {t} removed, {self.guard} guard columns); {how}"]
 
     # -- golden model and hardware ----------------------------------------------------------------
@@ -150,7 +151,18 @@ class TruncatedMultiplier(Multiplier):
         return total + self.constant()
 
     def golden(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        return self._sum(A, B) >> self.drop_bits
+        return self._sum(A, B) >> self.out_shift
+
+    def behavioural_verilog(self) -> str:
+        from ..formal import ref_module  # noqa: PLC0415
+
+        if self.mode == "operand":
+            m = (1 << self.cut) - 1
+            return ref_module(self, f"(sa - (sa & {m})) * (sb - (sb & {m}))")
+        total = "sa * sb" + removed_terms(self.bits_a, self.bits_b, self.signed, self.keep) + "".join(
+            f" + {verilog_int(1 << self.first_column)} * $signed({{1'b0, a[{j}] & b[{i}]}})"
+            for i, j in self.vct_bits()) + f" + {verilog_int(self.constant())}"
+        return ref_module(self, f"({total}) >>> {self.out_shift}" if self.out_shift else total)
 
     def build(self, nl, a, b) -> None:
         width = self.bits_a + self.bits_b
@@ -165,10 +177,10 @@ class TruncatedMultiplier(Multiplier):
             for i, j in self.vct_bits():
                 m.add(row, self.first_column, nl.and2(a[j], b[i], name=f"pp_r{i}_a{j}"))
         m.const += self.constant()
-        if not self.drop_bits:
+        if not self.out_shift:
             emit_product(nl, m, self.tree)
             return
         nl.body.append(f"  wire [{width - 1}:0] full_sum;")
         emit_product(nl, m, self.tree, out="full_sum")
         nl.comment(f"fixed-width output: the top {self.out_bits} bits")
-        nl.body.append(f"  assign p = full_sum[{width - 1}:{self.drop_bits}];")
+        nl.body.append(f"  assign p = full_sum[{width - 1}:{self.out_shift}];")

@@ -10,12 +10,16 @@ with exact product 0 excluded, as EvoApproxLib); ``wcre`` = max over exact != 0 
 API: ``compute_metrics(approx, exact, weights=None, ...)`` on flat arrays (LUTs);
 ``design_metrics(design, ...)`` for a Design, exhaustive over every pair: from its LUT up to 16
 input bits, else streamed in chunks from the golden model (axhw designs) or from the gate-level
-evaluator (external Verilog). The accumulation is a parallel numba kernel.
+evaluator (external Verilog). A numba kernel sums each chunk; chunks run on one thread per core.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,80 +53,90 @@ _I_ERR, _I_ABS, _I_E, _I_MAX, _I_NZ, _I_N = range(6)
 _F_SQ, _F_REL, _F_MAXREL, _F_WERR, _F_WABS, _F_WE, _F_WNZ, _F_W = range(8)
 
 
-@numba.njit(parallel=True, nogil=True, cache=True)
-def _block_sums(approx, exact, weights, wrap_bits, wrap_signed, shift, nblocks):  # pragma: no cover
-    n = approx.size
-    ints = np.zeros((nblocks, 6), dtype=np.int64)
-    flts = np.zeros((nblocks, 8), dtype=np.float64)
+@numba.njit(nogil=True, cache=True)
+def _chunk_sums(approx, exact, weights, wrap_bits, wrap_signed, shift):  # pragma: no cover
+    """Sums over one chunk (runs without the GIL: chunks go to a thread pool)."""
+    ints = np.zeros(6, dtype=np.int64)
+    flts = np.zeros(8, dtype=np.float64)
     weighted = weights.size > 0
-    step = (n + nblocks - 1) // nblocks
     mask = (np.int64(1) << wrap_bits) - 1 if wrap_bits > 0 else np.int64(-1)
-    for blk in numba.prange(nblocks):
-        lo = blk * step
-        hi = min(n, lo + step)
-        n_err = 0
-        s_abs = 0
-        s_e = 0
-        m_abs = 0
-        n_nz = 0
-        cnt = 0
-        s_sq = 0.0
-        s_rel = 0.0
-        m_rel = 0.0
-        w_err = 0.0
-        w_abs = 0.0
-        w_e = 0.0
-        w_nz = 0.0
-        w_tot = 0.0
-        for i in range(lo, hi):
-            p = approx[i]
-            if wrap_bits > 0:  # read the raw port word as the contract defines it
-                p = p & mask
-                if wrap_signed and (p >> (wrap_bits - 1)) & 1:
-                    p -= np.int64(1) << wrap_bits
-            p = p * (np.int64(1) << shift)
-            y = exact[i]
-            e = p - y
-            ae = abs(e)
-            w = 1.0
-            if weighted:
-                w = weights[i]
-                if w == 0.0:
-                    continue
-            cnt += 1
-            w_tot += w
-            if ae > m_abs:
-                m_abs = ae
-            s_sq += w * float(e) * float(e)
-            if e != 0:
-                n_err += 1
-                s_abs += ae
-                s_e += e
-                w_err += w
-                w_abs += w * ae
-                w_e += w * e
-            if y != 0:
-                n_nz += 1
-                w_nz += w
-                r = ae / abs(y)
-                s_rel += w * r
-                if r > m_rel:
-                    m_rel = r
-        ints[blk, 0] = n_err
-        ints[blk, 1] = s_abs
-        ints[blk, 2] = s_e
-        ints[blk, 3] = m_abs
-        ints[blk, 4] = n_nz
-        ints[blk, 5] = cnt
-        flts[blk, 0] = s_sq
-        flts[blk, 1] = s_rel
-        flts[blk, 2] = m_rel
-        flts[blk, 3] = w_err
-        flts[blk, 4] = w_abs
-        flts[blk, 5] = w_e
-        flts[blk, 6] = w_nz
-        flts[blk, 7] = w_tot
+    n_err = 0
+    s_abs = 0
+    s_e = 0
+    m_abs = 0
+    n_nz = 0
+    cnt = 0
+    s_sq = 0.0
+    s_rel = 0.0
+    m_rel = 0.0
+    w_err = 0.0
+    w_abs = 0.0
+    w_e = 0.0
+    w_nz = 0.0
+    w_tot = 0.0
+    for i in range(approx.size):
+        w = 1.0
+        if weighted:
+            w = weights[i]
+            if w == 0.0:
+                continue
+        p = approx[i]
+        if wrap_bits > 0:  # read the raw port word as the contract defines it
+            p = p & mask
+            if wrap_signed and (p >> (wrap_bits - 1)) & 1:
+                p -= np.int64(1) << wrap_bits
+        p = p * (np.int64(1) << shift)
+        y = exact[i]
+        e = p - y
+        ae = abs(e)
+        cnt += 1
+        w_tot += w
+        if ae > m_abs:
+            m_abs = ae
+        s_sq += w * float(e) * float(e)
+        if e != 0:
+            n_err += 1
+            s_abs += ae
+            s_e += e
+            w_err += w
+            w_abs += w * ae
+            w_e += w * e
+        if y != 0:
+            n_nz += 1
+            w_nz += w
+            r = ae / abs(y)
+            s_rel += w * r
+            if r > m_rel:
+                m_rel = r
+    ints[_I_ERR] = n_err
+    ints[_I_ABS] = s_abs
+    ints[_I_E] = s_e
+    ints[_I_MAX] = m_abs
+    ints[_I_NZ] = n_nz
+    ints[_I_N] = cnt
+    flts[_F_SQ] = s_sq
+    flts[_F_REL] = s_rel
+    flts[_F_MAXREL] = m_rel
+    flts[_F_WERR] = w_err
+    flts[_F_WABS] = w_abs
+    flts[_F_WE] = w_e
+    flts[_F_WNZ] = w_nz
+    flts[_F_W] = w_tot
     return ints, flts
+
+
+def chunk_sums(approx: np.ndarray, exact: np.ndarray, weights: np.ndarray | None = None,
+               wrap_bits: int = 0, wrap_signed: bool = False, shift: int = 0):
+    """(int sums, float sums) of one chunk. With wrap_bits > 0, `approx` holds raw port words
+    (read as wrap_signed two's complement) to be shifted left by `shift` (product scale)."""
+    approx = np.ascontiguousarray(approx, dtype=np.int64).reshape(-1)
+    exact = np.ascontiguousarray(exact, dtype=np.int64).reshape(-1)
+    if approx.shape != exact.shape:
+        raise AxhwError(f"metrics: {approx.size} approximate values vs {exact.size} exact")
+    w = np.zeros(0) if weights is None else np.ascontiguousarray(weights, np.float64).reshape(-1)
+    if w.size and w.size != approx.size:
+        raise AxhwError(f"metrics: {w.size} weights for {approx.size} pairs")
+    return _chunk_sums(approx, exact, w, int(wrap_bits), bool(wrap_signed), int(shift))
 
 
 @dataclass
@@ -134,27 +148,16 @@ class ErrorSums:
     flts: list[list[float]] = field(default_factory=lambda: [[] for _ in range(8)])
     max_rel: float = 0.0
 
-    def add(self, approx: np.ndarray, exact: np.ndarray, weights: np.ndarray | None = None,
-            wrap_bits: int = 0, wrap_signed: bool = False, shift: int = 0) -> None:
-        """Accumulate a chunk. With wrap_bits > 0, `approx` holds raw port words (read as
-        wrap_signed two's complement) to be shifted left by `shift` (product scale)."""
-        approx = np.ascontiguousarray(approx, dtype=np.int64).reshape(-1)
-        exact = np.ascontiguousarray(exact, dtype=np.int64).reshape(-1)
-        if approx.shape != exact.shape:
-            raise AxhwError(f"metrics: {approx.size} approximate values vs {exact.size} exact")
-        w = np.zeros(0) if weights is None else np.ascontiguousarray(weights, np.float64).reshape(-1)
-        if w.size and w.size != approx.size:
-            raise AxhwError(f"metrics: {w.size} weights for {approx.size} pairs")
-        nblocks = max(1, min(numba.get_num_threads() * 8, approx.size // 4096 or 1))
-        ints, flts = _block_sums(approx, exact, w, int(wrap_bits), bool(wrap_signed), int(shift),
-                                 nblocks)
+    def add(self, sums) -> None:
+        """Merge the result of :func:`chunk_sums`."""
+        ints, flts = sums
         for k in (_I_ERR, _I_ABS, _I_E, _I_NZ, _I_N):
-            self.ints[k] += int(ints[:, k].sum(dtype=np.int64))
-        self.ints[_I_MAX] = max(self.ints[_I_MAX], int(ints[:, _I_MAX].max()))
+            self.ints[k] += int(ints[k])
+        self.ints[_I_MAX] = max(self.ints[_I_MAX], int(ints[_I_MAX]))
         for k in range(8):
             if k != _F_MAXREL:
-                self.flts[k].append(math.fsum(flts[:, k]))
-        self.max_rel = max(self.max_rel, float(flts[:, _F_MAXREL].max()))
+                self.flts[k].append(float(flts[k]))
+        self.max_rel = max(self.max_rel, float(flts[_F_MAXREL]))
 
     def result(self, bits_a: int, bits_b: int, signed: bool,
                nmed_norm: str = DEFAULT_NMED_NORM) -> dict:
@@ -191,7 +194,8 @@ def compute_metrics(approx, exact, weights=None, nmed_norm: str = DEFAULT_NMED_N
     uniform. bits/signed only set the NMED denominator."""
     nmed_denominator(nmed_norm, bits_a, bits_b or bits_a, signed)  # validate before the work
     sums = ErrorSums(weighted=weights is not None)
-    sums.add(approx, exact, None if weights is None else validate_weights(weights, np.size(exact)))
+    sums.add(chunk_sums(approx, exact,
+                        None if weights is None else validate_weights(weights, np.size(exact))))
     return sums.result(bits_a, bits_b or bits_a, signed, nmed_norm)
 
 
@@ -293,7 +297,8 @@ def design_metrics(design: Design, dist: Distribution | None = None,
     if design.bits_a + design.bits_b <= MAX_LUT_BITS:
         source = f"rtl ({sim})"
         lut = design_lut(design, sim=sim)
-        sums.add(lut, np.multiply.outer(va, vb), None if dist is None else dist.rows(0, na))
+        sums.add(chunk_sums(lut, np.multiply.outer(va, vb),
+                            None if dist is None else dist.rows(0, na)))
     elif design.spec is not None:
         source = "golden model"
         _stream_golden(design, va, vb, dist, sums, chunk)
@@ -317,26 +322,47 @@ def _row_chunks(na: int, nb: int, chunk: int):
         yield lo, min(na, lo + rows)
 
 
+def _merge_parallel(tasks, sums: ErrorSums) -> None:
+    """Run chunk tasks (callables returning chunk_sums results) on one thread per core (numpy
+    and the numba kernel release the GIL); merge in order, a bounded number in flight."""
+    workers = os.cpu_count() or 1
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        for task in tasks:
+            pending.append(pool.submit(task))
+            if len(pending) >= 2 * workers:
+                sums.add(pending.popleft().result())
+        while pending:
+            sums.add(pending.popleft().result())
+
+
+def _golden_broadcasts(spec, va: np.ndarray, vb: np.ndarray) -> bool:
+    """Whether the golden model gives the same values on broadcast operands ``A[:, None],
+    B[None, :]`` (one full-size operation instead of two materialized operand arrays)."""
+    rows = va[np.unique(np.array([0, 1, 2, 3, len(va) // 2, len(va) // 2 + 1, len(va) - 1]))]
+    flat = spec.golden(np.repeat(rows, len(vb)), np.tile(vb, len(rows)))
+    try:
+        wide = np.asarray(spec.golden(rows[:, None], vb[None, :]))
+    except (ValueError, TypeError, IndexError):
+        return False
+    return wide.shape == (len(rows), len(vb)) and np.array_equal(wide.reshape(-1), flat)
+
+
 def _stream_golden(design, va, vb, dist, sums, chunk) -> None:
     spec = design.spec
-    broadcast = None  # decided on the first chunk: does the golden model broadcast correctly?
-    for lo, hi in _row_chunks(len(va), len(vb), chunk):
+    broadcast = _golden_broadcasts(spec, va, vb)
+
+    def task(lo, hi):
         A = va[lo:hi]
-        if broadcast is None:
-            flat = spec.golden(*(x.ravel() for x in np.meshgrid(A, vb, indexing="ij")))
-            try:
-                wide = np.asarray(spec.golden(A[:, None], vb[None, :]))
-                broadcast = wide.shape == (len(A), len(vb)) and np.array_equal(wide.ravel(), flat)
-            except (ValueError, TypeError, IndexError):
-                broadcast = False
-            approx = flat
-        elif broadcast:
-            approx = spec.golden(A[:, None], vb[None, :])
-        else:
-            approx = spec.golden(np.repeat(A, len(vb)), np.tile(vb, len(A)))
-        sums.add(approx, np.multiply.outer(A, vb), None if dist is None else dist.rows(lo, hi),
-                 wrap_bits=design.out_bits, wrap_signed=design.out_signed,
-                 shift=design.out_shift)
+        approx = (spec.golden(A[:, None], vb[None, :]) if broadcast
+                  else spec.golden(np.repeat(A, len(vb)), np.tile(vb, len(A))))
+        return chunk_sums(approx, np.multiply.outer(A, vb),
+                          None if dist is None else dist.rows(lo, hi),
+                          wrap_bits=design.out_bits, wrap_signed=design.out_signed,
+                          shift=design.out_shift)
+
+    _merge_parallel((functools.partial(task, lo, hi)
+                     for lo, hi in _row_chunks(len(va), len(vb), chunk)), sums)
 
 
 def _stream_netsim(design, va, vb, dist, sums, chunk) -> None:
@@ -345,11 +371,14 @@ def _stream_netsim(design, va, vb, dist, sums, chunk) -> None:
     netlist = generic_netlist(design.verilog_path, design.top)
     nb = len(vb)
     step = max(64, (chunk // nb) * nb)
-    for lo, raw in sweep_pairs(netlist, design.ports, design.bits_a, design.bits_b,
-                               design.out_bits, 0, len(va) * nb, chunk=step):
-        a_lo, a_hi = lo // nb, (lo + len(raw)) // nb
-        sums.add(raw, np.multiply.outer(va[a_lo:a_hi], vb),
-                 None if dist is None else dist.rows(a_lo, a_hi),
-                 wrap_bits=design.out_bits, wrap_signed=design.out_signed,
-                 shift=design.out_shift)
 
+    def task(lo, raw):
+        a_lo, a_hi = lo // nb, (lo + len(raw)) // nb
+        return chunk_sums(raw, np.multiply.outer(va[a_lo:a_hi], vb),
+                          None if dist is None else dist.rows(a_lo, a_hi),
+                          wrap_bits=design.out_bits, wrap_signed=design.out_signed,
+                          shift=design.out_shift)
+
+    _merge_parallel((functools.partial(task, lo, raw) for lo, raw in
+                     sweep_pairs(netlist, design.ports, design.bits_a, design.bits_b,
+                                 design.out_bits, 0, len(va) * nb, chunk=step)), sums)

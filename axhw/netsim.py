@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,17 +313,18 @@ def _topological(cells: list[Cell], inputs: dict[str, list[int]], top: str) -> l
     return order
 
 
-def _flow(verilog: Path, top: str, json_out: Path) -> list[str]:
-    return [f"read_verilog -sv {yosys.quote(verilog)}",
-            f"hierarchy -check -top {top}",
-            f"synth -flatten -top {top}",
-            "abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX",
-            "opt_clean -purge",
-            f"write_json {yosys.quote(json_out)}"]
+def _flow(verilog: Path, top: str, json_out: Path, optimize: bool) -> list[str]:
+    if optimize:
+        lower = [f"synth -flatten -top {top}", "abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"]
+    else:  # semantics-preserving lowering only: every RTL operator becomes its gates
+        lower = ["proc", "flatten", "techmap"]
+    return [f"read_verilog -sv {yosys.quote(verilog)}", f"hierarchy -check -top {top}", *lower,
+            "opt_clean -purge", f"write_json {yosys.quote(json_out)}"]
 
 
-def generic_netlist(verilog: Path | str, top: str) -> GateNetlist:
-    """Synthesize `verilog` to Yosys simple gates (cached by content) and parse it."""
+def generic_netlist(verilog: Path | str, top: str, optimize: bool = True) -> GateNetlist:
+    """Lower `verilog` to Yosys simple gates (cached by content) and parse it. `optimize`:
+    synth + abc (fewer gates); False: proc/flatten/techmap only (the RTL operators, bit-blasted)."""
     verilog = Path(verilog)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", top):
         raise AxhwError(f"invalid top module name {top!r}")
@@ -329,16 +332,17 @@ def generic_netlist(verilog: Path | str, top: str) -> GateNetlist:
         text = verilog.read_text()
     except OSError as exc:
         raise AxhwError(f"cannot read Verilog {verilog}: {exc.strerror or exc}") from None
-    key = sha256_text("\0".join([FLOW_VERSION, top, text]))[:24]
+    key = sha256_text("\0".join([FLOW_VERSION, str(optimize), top, text]))[:24]
     cdir = ensure_dir(cache_root() / "netsim")
     cached = cdir / f"{key}.json"
     if not cached.is_file():
-        work = ensure_dir(cdir / f"{key}.work")
+        work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cdir))
         src = work / "design.v"
-        write_text(src, text)
+        src.write_text(text)
         out = work / "netlist.json"
-        yosys.run_script(_flow(src, top, out), work / "yosys.log")
+        yosys.run_script(_flow(src, top, out, optimize), work / "yosys.log")
         write_text(cached, out.read_text())
+        shutil.rmtree(work, ignore_errors=True)
     return read_yosys_json(cached, top)
 
 

@@ -31,6 +31,12 @@ def check_outputs(design_json: str, index: np.ndarray, p_raw: np.ndarray,
     """Compare raw output words for pair indices with golden(A, B) mod 2^out_bits."""
     d = load_design(design_json)
     A, B = pair_values(index, d.bits_a, d.bits_b, d.signed)
+    return compare_values(d, A, B, p_raw, bad)
+
+
+def compare_values(d, A: np.ndarray, B: np.ndarray, p_raw: np.ndarray,
+                   bad: np.ndarray | None = None) -> dict:
+    """Compare raw output words for operand values A, B with golden(A, B) mod 2^out_bits."""
     expected = to_raw(d.golden(A, B), d.out_bits)
     wrong = (p_raw != expected)
     if bad is not None:
@@ -44,4 +50,4 @@ def check_outputs(design_json: str, index: np.ndarray, p_raw: np.ndarray,
             "got": None if (bad is not None and bad[k]) else
             int(port_value(p_raw[k], d.out_bits, d.out_signed)),
         })
-    return {"checked": int(len(index)), "mismatches": int(len(idx)), "first_mismatches": first}
+    return {"checked": int(len(A)), "mismatches": int(len(idx)), "first_mismatches": first}

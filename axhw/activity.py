@@ -10,7 +10,8 @@
     functions) on the stream and measures, for every net, its toggles per period (transitions
     between consecutive vectors / (n - 1)) and its static probability (fraction of vectors at 1).
     Keys are what OpenSTA calls them: input port bits (``a[3]``) and driving cell pins
-    (``_123_/Y``). Glitches are not counted (zero-delay simulation).
+    (``_123_/Y``). Glitches are not counted (zero-delay simulation). ``Activity.outputs`` holds the
+    mapped netlist's output words, so callers can check the mapping against the RTL.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Activity:
     vectors: int
     ports: dict[str, tuple[float, float]]   # input port bit -> (toggles per period, P(1))
     pins: dict[str, tuple[float, float]]    # "cell/pin" of every cell output
+    outputs: np.ndarray                     # raw output port words per vector (checked by callers)
 
     @property
     def mean_toggle_rate(self) -> float:
@@ -107,7 +109,7 @@ def switching_activity(synthesis, library: Library, ports: tuple[str, str, str],
     n = len(a_raw)
     inputs = {p: np.zeros(n, dtype=np.int64) for p in netlist.inputs}
     inputs[ports[0]], inputs[ports[1]] = a_raw, b_raw
-    _, words = evaluate(netlist, inputs, functions, nets=True)
+    outs, words = evaluate(netlist, inputs, functions, nets=True)
     port_names = port_bit_names(data, synthesis.top)
     drivers = [(f"{c.name}/{pin}", bit) for c in netlist.cells for pin, bit in c.outputs.items()]
     keys = [name for name, _ in drivers] + list(port_names.values())
@@ -115,4 +117,5 @@ def switching_activity(synthesis, library: Library, ports: tuple[str, str, str],
     toggles, ones = _rates(np.stack([words[b] for b in bit_ids]), n)
     rates = {k: (float(t), float(p)) for k, t, p in zip(keys, toggles, ones)}
     return Activity(vectors=n, ports={k: rates[k] for k in port_names.values()},
-                    pins={k: rates[k] for k, _ in drivers})
+                    pins={k: rates[k] for k, _ in drivers},
+                    outputs=outs[ports[2]].astype(np.int64))

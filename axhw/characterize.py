@@ -20,13 +20,19 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from . import __version__
 from .activity import Activity, operand_vectors, switching_activity
 from .design import Design
-from .errors import AxhwError
+from .errors import AxhwError, ToolError
+from .golden import port_value, to_raw, to_value
 from .fileio import cache_root, ensure_dir, sha256_file, sha256_text, write_json
 from .pdk import Library
 from .sta import LOAD_INVERTERS, sta
@@ -61,6 +67,37 @@ def _cache_key(design: Design, library: Library, options: dict, versions: dict) 
     return sha256_text("\0".join(map(str, fields)))[:32]
 
 
+def check_mapping(design: Design, a_raw, b_raw, p_raw, log) -> None:
+    """The mapped netlist computes what the RTL computes (on the activity stream): the RTL's
+    LUT up to 16 input bits, else the golden model (mod 2^out_bits, as `axhw verify`)."""
+    from .lut import MAX_LUT_BITS, design_lut  # noqa: PLC0415
+
+    got = port_value(p_raw, design.out_bits, design.out_signed)
+    if design.bits_a + design.bits_b <= MAX_LUT_BITS:
+        got = got << design.out_shift  # the LUT is at product scale
+        want = design_lut(design)[a_raw, b_raw]
+    elif design.spec is not None:
+        want = design.golden(to_value(a_raw, design.bits_a, design.signed),
+                             to_value(b_raw, design.bits_b, design.signed))
+        want = port_value(to_raw(want, design.out_bits), design.out_bits, design.out_signed)
+    else:
+        return
+    bad = np.flatnonzero(got != want)
+    if len(bad):
+        k = bad[0]
+        raise ToolError("yosys", f"mapped netlist differs from the RTL on {len(bad)} of "
+                                 f"{len(got)} vectors (first: a_raw={a_raw[k]} b_raw={b_raw[k]} "
+                                 f"got {got[k]}, expected {want[k]})", str(log))
+
+
+def _keep_run(workdir: Path, final: Path) -> Path:
+    try:
+        os.replace(workdir, final)
+    except OSError:  # an earlier or parallel run of the same key already holds `final`
+        shutil.rmtree(workdir, ignore_errors=True)
+    return final
+
+
 def check_clock(clock_ns: float) -> float:
     if not (clock_ns > 0 and clock_ns < 1e6):
         raise AxhwError(f"--clock-ns {clock_ns}: expected a positive period in ns")
@@ -86,12 +123,17 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
     from .metrics import design_metrics  # noqa: PLC0415 - numba import only when needed
 
     t0 = time.perf_counter()
-    workdir = ensure_dir(cdir / "runs" / key)
+    # A private run folder (parallel runs of one key must not share files), renamed to
+    # runs/<key> on success; a failed run's folder stays, its logs named in the error.
+    runs = ensure_dir(cdir / "runs")
+    workdir = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=runs))
     syn = synthesize(design.verilog_path, design.top, library, clock_ns, workdir)
     act: Activity = switching_activity(syn, library, design.ports, a_raw, b_raw)
+    check_mapping(design, a_raw, b_raw, act.outputs, syn.log)
     timing = sta(syn, library, clock_ns, input_port_names(design, syn), activity=act)
     ppa_s = time.perf_counter() - t0
     metrics = design_metrics(design)
+    final = _keep_run(workdir, runs / key)
     result = {
         **metrics,
         "pdk": library.pdk, "library": library.describe(),
@@ -111,7 +153,8 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
         "output_load_ff": timing.load_ff,
         "output_load": f"{LOAD_INVERTERS} x input cap of {library.inverter[0]}",
         "tools": versions, "flow_version": FLOW_VERSION,
-        "logs": {"yosys": str(syn.log), "opensta": timing.log},
+        "netlist": str(final / syn.netlist_v.name),
+        "logs": {"yosys": str(final / syn.log.name), "opensta": str(final / Path(timing.log).name)},
         "ppa_seconds": round(ppa_s, 3),
     }
     write_json(cached, result)

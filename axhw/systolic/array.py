@@ -201,4 +201,7 @@ def parse_multiplier(spec: str, bits_a: int, bits_b: int, signed: bool,
             kv[last] += "," + piece
         else:
             raise AxhwError(f"multiplier spec {spec!r}: expected KEY=VALUE after ':'")
-    return get_family(name.strip()).from_strings(bits_a, bits_b, signed, kv)
+    try:
+        return get_family(name.strip()).from_strings(bits_a, bits_b, signed, kv)
+    except AxhwError as exc:
+        raise AxhwError(f"multiplier {spec!r}: {exc}") from None

@@ -78,7 +78,8 @@ def test_fit_is_family_agnostic():
 def test_emulator_dispatches_on_the_design_json(tmp_path):
     rng = np.random.default_rng(5)
     a, b = rng.integers(0, 256, (9, 40)), rng.integers(0, 256, (40, 5))
-    perf = emulator_for(write_design(make("perforated", 8, signed=True, start=1, count=2), tmp_path))
+    perf_spec = make("perforated", 8, signed=True, start=1, count=2)
+    perf = emulator_for(write_design(perf_spec, tmp_path))
     booth = emulator_for(write_design(make("perforated", 8, encoding="booth", start=1), tmp_path))
     assert perf.path == "bit-linear" and booth.path == "lut"
     for em in (perf, booth):

@@ -58,7 +58,8 @@ class BitLinearForm:
 
     @property
     def fits_int8(self) -> bool:
-        return all(m.size == 0 or (m.min() >= -128 and m.max() <= 127) for m in (self.amat, self.bmat))
+        return all(m.size == 0 or (m.min() >= -128 and m.max() <= 127)
+                   for m in (self.amat, self.bmat))
 
     def table(self) -> np.ndarray:
         return self.amat @ self.bmat.T + self.ua[:, None] + self.vb[None, :] + self.const
@@ -220,7 +221,8 @@ class _Tables:
         key = (id(form), str(device))
         hit = cls._cache.get(key)
         if hit is None or hit[0] is not form:
-            t = {n: torch.as_tensor(getattr(form, n), device=device) for n in ("amat", "bmat", "ua", "vb")}
+            t = {n: torch.as_tensor(getattr(form, n), device=device)
+                 for n in ("amat", "bmat", "ua", "vb")}
             hit = cls._cache[key] = (form, t)
         return hit[1]
 

@@ -23,11 +23,13 @@ def conv_geometry(xshape, wshape, stride, padding, dilation, groups):
     if len(xshape) != 4 or len(wshape) != 4:
         raise AxhwError(f"lut_conv2d: x must be N x C x H x W and w O x C/g x kh x kw, "
                         f"got {xshape} and {wshape}")
-    s, p, d = _pair("stride", stride, 1), _pair("padding", padding, 0), _pair("dilation", dilation, 1)
+    s, p = _pair("stride", stride, 1), _pair("padding", padding, 0)
+    d = _pair("dilation", dilation, 1)
     N, C, H, W = xshape
     O, Cg, KH, KW = wshape
     if not isinstance(groups, (int, np.integer)) or groups < 1 or C % groups or O % groups:
-        raise AxhwError(f"lut_conv2d: groups={groups} must divide in-channels {C} and out-channels {O}")
+        raise AxhwError(f"lut_conv2d: groups={groups} must divide in-channels {C} and "
+                        f"out-channels {O}")
     if Cg != C // groups:
         raise AxhwError(f"lut_conv2d: weights have {Cg} input channels per group, "
                         f"expected {C // groups} (C={C}, groups={groups})")

@@ -2,10 +2,11 @@
 
 Each block computes a TM x TN output tile; per K step it stages TK table-row offsets of the A
 operand (``code * 2^bits_b``) and TK table-column offsets of B (``lut * 2^(ba+bb) + code``) in
-shared memory (coalesced loads), then every thread adds RM x RN table entries into int64
-registers. The LUT (or stack) is copied into dynamic shared memory in the narrowest integer type
-that holds it (8x8-bit products: 16 bits, 128 KiB) when it fits the device's opt-in shared memory,
-else it is read from global memory (L1/L2 cached). A matmul is the 1x1 convolution
+shared memory (coalesced loads), then every thread adds RM x RN table entries into int32
+registers (int64 where K * max|lut| could overflow int32). The LUT (or stack) is copied into
+dynamic shared memory in the narrowest integer type that holds it (8x8-bit products: 16 bits,
+128 KiB) when it fits the device's opt-in shared memory, else it is read from global memory
+(L1/L2 cached). A matmul is the 1x1 convolution
 ``x = a[M, K, 1, 1]``, ``w = b.T`` (a strided view, no copy).
 
 Out-of-range codes or LUT indices set a flag that the host turns into an AxhwError; they never
@@ -17,7 +18,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import config, cuda, int16, int32, int64, typeof, uint16
+from numba import config, cuda, int16, int32, int64, uint16, uint32
 
 from ..errors import AxhwError
 from . import arrays
@@ -27,111 +28,120 @@ TM, TN, TK = 128, 64, 16  # output tile and K step
 TX, TY = 16, 32  # threads per block: x along N, y along M
 RM, RN = TM // TY, TN // TX  # outputs per thread (4 x 4)
 THREADS = TX * TY
-STATIC_SMEM = 4 * TK * ((TM + 1) + (TN + 1))  # the two offset tiles (int32, padded rows)
-
-
-@cuda.jit(device=True)
-def _igemm_tile(tab, x, w, idx, geo, out, flag):
-    """One output tile of ``out[n, g*Og + o, oy, ox] = Σ_k tab[A(m, k) + B(k, o)]``.
-
-    geo = (size_a, size_b, lut_stride, n_luts, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
-    KH, KW, pad_code).
-    """
-    As = cuda.shared.array((TK, TM + 1), int32)
-    Bs = cuda.shared.array((TK, TN + 1), int32)
-    size_a, size_b, lut_stride, n_luts = geo[0], geo[1], geo[2], geo[3]
-    sh, sw, ph, pw, dh, dw, KH, KW, pad_code = (geo[4], geo[5], geo[6], geo[7], geo[8], geo[9],
-                                                geo[10], geo[11], geo[12])
-    Nb, C, H, W = x.shape
-    O = w.shape[0]
-    K = w.shape[1]
-    OH, OW = out.shape[2], out.shape[3]
-    g = cuda.blockIdx.z
-    Og = O // cuda.gridDim.z
-    Cg = C // cuda.gridDim.z
-    M = Nb * OH * OW
-    KHW = KH * KW
-    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
-    tid = ty * TX + tx
-    m0 = cuda.blockIdx.x * TM
-    n0 = cuda.blockIdx.y * TN
-    acc = cuda.local.array((RM, RN), int64)
-    for i in range(RM):
-        for j in range(RN):
-            acc[i, j] = 0
-    ao = cuda.local.array(RM, int32)
-    bo = cuda.local.array(RN, int32)
-    for k0 in range(0, K, TK):
-        for e in range(tid, TM * TK, THREADS):  # A tile: m fast within a K row
-            mm = e % TM
-            kk = e // TM
-            m = m0 + mm
-            k = k0 + kk
-            v = 0
-            if m < M and k < K:
-                nb = m // (OH * OW)
-                r = m % (OH * OW)
-                c = k // KHW
-                q = k % KHW
-                iy = (r // OW) * sh - ph + (q // KW) * dh
-                ix = (r % OW) * sw - pw + (q % KW) * dw
-                code = pad_code
-                if 0 <= iy < H and 0 <= ix < W:
-                    code = x[nb, g * Cg + c, iy, ix]
-                if code < 0 or code >= size_a:
-                    flag[0] = 1
-                    code = 0
-                v = code * size_b
-            As[kk, mm] = v
-        for e in range(tid, TN * TK, THREADS):  # B tile: k fast (weights are O x K rows)
-            kk = e % TK
-            nn = e // TK
-            k = k0 + kk
-            o = n0 + nn
-            v = 0
-            if k < K and o < Og:
-                code = w[g * Og + o, k]
-                if code < 0 or code >= size_b:
-                    flag[0] = 1
-                    code = 0
-                d1 = idx.shape[1]  # 1: per filter/column, K: per weight, C/g: per kernel
-                sel = idx[(g * Og + o) if idx.shape[0] > 1 else 0,
-                          0 if d1 == 1 else (k if d1 == K else k // KHW)]
-                if sel < 0 or sel >= n_luts:
-                    flag[0] = 1
-                    sel = 0
-                v = sel * lut_stride + code
-            Bs[kk, nn] = v
-        cuda.syncthreads()
-        kmax = min(TK, K - k0)  # rows past K must add nothing (lut[0, 0] need not be 0)
-        for kk in range(kmax):
-            for i in range(RM):
-                ao[i] = As[kk, ty + TY * i]
-            for j in range(RN):
-                bo[j] = Bs[kk, tx + TX * j]
-            for i in range(RM):
-                for j in range(RN):
-                    acc[i, j] += tab[ao[i] + bo[j]]
-        cuda.syncthreads()
-    for i in range(RM):
-        m = m0 + ty + TY * i
-        if m < M:
-            nb = m // (OH * OW)
-            r = m % (OH * OW)
-            for j in range(RN):
-                o = n0 + tx + TX * j
-                if o < Og:
-                    out[nb, g * Og + o, r // OW, r % OW] = acc[i, j]
-
-
-@cuda.jit
-def _igemm_global(table, x, w, idx, geo, out, flag):
-    _igemm_tile(table, x, w, idx, geo, out, flag)
+TMP, TNP = TM + 1, TN + 1  # padded tile rows: transposed stores hit distinct banks
+STATIC_SMEM = 4 * TK * (TMP + TNP)  # the two offset tiles (int32)
 
 
 @functools.cache
-def _igemm_shared(smem_type):
+def _kernels(acc_type):
+    """(tile device function, global-table kernel) accumulating in acc_type (int32 where the
+    K * max|lut| bound allows: half the register traffic of int64)."""
+
+    @cuda.jit(device=True)
+    def _igemm_tile(tab, x, w, idx, geo, out, flag):
+        """One output tile of ``out[n, g*Og + o, oy, ox] = Σ_k tab[A(m, k) + B(k, o)]``.
+
+        geo = (size_a, size_b, lut_stride, n_luts, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
+        KH, KW, pad_code).
+        """
+        As = cuda.shared.array((TK, TMP), int32)
+        Bs = cuda.shared.array((TK, TNP), int32)
+        size_a, size_b, lut_stride, n_luts = geo[0], geo[1], geo[2], geo[3]
+        sh, sw, ph, pw, dh, dw, KH, KW, pad_code = (geo[4], geo[5], geo[6], geo[7], geo[8], geo[9],
+                                                    geo[10], geo[11], geo[12])
+        Nb, C, H, W = x.shape
+        O = w.shape[0]
+        K = w.shape[1]
+        OH, OW = out.shape[2], out.shape[3]
+        g = cuda.blockIdx.z
+        Og = O // cuda.gridDim.z
+        Cg = C // cuda.gridDim.z
+        M = Nb * OH * OW
+        KHW = KH * KW
+        tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+        tid = ty * TX + tx
+        m0 = cuda.blockIdx.x * TM
+        n0 = cuda.blockIdx.y * TN
+        acc = cuda.local.array((RM, RN), acc_type)
+        for i in range(RM):
+            for j in range(RN):
+                acc[i, j] = 0
+        ao = cuda.local.array(RM, int32)
+        bo = cuda.local.array(RN, int32)
+        for k0 in range(0, K, TK):
+            for e in range(tid, TM * TK, THREADS):  # A tile: m fast within a K row
+                mm = e % TM
+                kk = e // TM
+                m = m0 + mm
+                k = k0 + kk
+                v = 0
+                if m < M and k < K:
+                    nb = m // (OH * OW)
+                    r = m % (OH * OW)
+                    c = k // KHW
+                    q = k % KHW
+                    iy = (r // OW) * sh - ph + (q // KW) * dh
+                    ix = (r % OW) * sw - pw + (q % KW) * dw
+                    code = pad_code
+                    if 0 <= iy < H and 0 <= ix < W:
+                        code = x[nb, g * Cg + c, iy, ix]
+                    if code < 0 or code >= size_a:
+                        flag[0] = 1
+                        code = 0
+                    v = code * size_b
+                As[kk, mm] = v
+            for e in range(tid, TN * TK, THREADS):  # B tile: k fast (weights are O x K rows)
+                kk = e % TK
+                nn = e // TK
+                k = k0 + kk
+                o = n0 + nn
+                v = 0
+                if k < K and o < Og:
+                    code = w[g * Og + o, k]
+                    if code < 0 or code >= size_b:
+                        flag[0] = 1
+                        code = 0
+                    d1 = idx.shape[1]  # 1: per filter/column, K: per weight, C/g: per kernel
+                    sel = idx[(g * Og + o) if idx.shape[0] > 1 else 0,
+                              0 if d1 == 1 else (k if d1 == K else k // KHW)]
+                    if sel < 0 or sel >= n_luts:
+                        flag[0] = 1
+                        sel = 0
+                    v = sel * lut_stride + code
+                Bs[kk, nn] = v
+            cuda.syncthreads()
+            kmax = min(TK, K - k0)  # rows past K must add nothing (lut[0, 0] need not be 0)
+            for kk in range(kmax):
+                for i in range(RM):
+                    ao[i] = As[kk, ty + TY * i]
+                for j in range(RN):
+                    bo[j] = Bs[kk, tx + TX * j]
+                for i in range(RM):
+                    for j in range(RN):
+                        # unsigned index: no negative-index wraparound code in the hot loop
+                        acc[i, j] += tab[uint32(ao[i] + bo[j])]
+            cuda.syncthreads()
+        for i in range(RM):
+            m = m0 + ty + TY * i
+            if m < M:
+                nb = m // (OH * OW)
+                r = m % (OH * OW)
+                for j in range(RN):
+                    o = n0 + tx + TX * j
+                    if o < Og:
+                        out[nb, g * Og + o, r // OW, r % OW] = acc[i, j]
+
+    @cuda.jit
+    def global_kernel(table, x, w, idx, geo, out, flag):
+        _igemm_tile(table, x, w, idx, geo, out, flag)
+
+    return _igemm_tile, global_kernel
+
+
+@functools.cache
+def _shared_kernel(smem_type, acc_type):
     """Kernel variant that first copies the table into dynamic shared memory of smem_type."""
+    tile = _kernels(acc_type)[0]
 
     @cuda.jit
     def kernel(table, x, w, idx, geo, out, flag):
@@ -140,7 +150,7 @@ def _igemm_shared(smem_type):
         for e in range(tid, table.shape[0], THREADS):
             tab[e] = table[e]
         cuda.syncthreads()
-        _igemm_tile(tab, x, w, idx, geo, out, flag)
+        tile(tab, x, w, idx, geo, out, flag)
 
     return kernel
 
@@ -201,15 +211,16 @@ def _launch(luts: LutStack, x, w, idx, geo, out_shape, acc_dtype, groups: int):
     Og = out_shape[1] // groups
     grid = ((M + TM - 1) // TM, (Og + TN - 1) // TN, groups)
     args = (table, x, w, idx, geo_d, out, flag)
+    acc_type = int32 if acc_dtype == np.int32 else int64
     smem_type, item = _smem_type(luts.table)
     nbytes = luts.table.size * item
-    kernel = _igemm_global
+    kernel, dyn = _kernels(acc_type)[1], 0
     if smem_type is not None and nbytes <= _smem_budget():
-        shared = _igemm_shared(smem_type)
+        shared = _shared_kernel(smem_type, acc_type)
         if _opt_in_smem(shared, args, nbytes):
-            kernel = shared
+            kernel, dyn = shared, nbytes
     if M and Og:
-        kernel[grid, (TX, TY), 0, nbytes if kernel is not _igemm_global else 0](*args)
+        kernel[grid, (TX, TY), 0, dyn](*args)
     if flag.copy_to_host()[0]:
         raise AxhwError(f"operand codes outside 0..{luts.size_a - 1} / 0..{luts.size_b - 1} or a "
                         f"lut_index outside 0..{luts.count - 1}")

@@ -18,7 +18,8 @@ def cuda_module():
     try:
         from . import cuda_kernels
     except ImportError as exc:
-        raise AxhwError(f"backend 'cuda' needs numba-cuda (pip install 'axhw[cuda]'): {exc}") from None
+        raise AxhwError(f"backend 'cuda' needs numba-cuda (pip install 'axhw[cuda]'): "
+                        f"{exc}") from None
     if not cuda_kernels.cuda.is_available():
         raise AxhwError("backend 'cuda' requested but no CUDA GPU is available "
                         "(set NUMBA_ENABLE_CUDASIM=1 to run the kernels in the simulator)")
@@ -26,10 +27,11 @@ def cuda_module():
 
 
 def choose_backend(backend: str | None, *xs) -> str:
-    """Explicit choice wins; otherwise CUDA when an input lives on the GPU or a real GPU is present."""
+    """Explicit choice wins; else CUDA when an input lives on the GPU or a real GPU is present."""
     if backend is not None:
         if backend not in BACKENDS:
-            raise AxhwError(f"backend={backend!r} is not valid: choose one of {', '.join(BACKENDS)}")
+            raise AxhwError(f"backend={backend!r} is not valid: choose one of "
+                            f"{', '.join(BACKENDS)}")
         return backend
     if any(arrays.on_gpu(x) for x in xs):
         return "cuda"

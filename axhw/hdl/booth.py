@@ -5,6 +5,8 @@ width (ceil(n/2) digits), unsigned B is zero-extended (floor(n/2)+1 digits, the 
 Row j is ``d_j·A·4^j`` as a w-bit two's complement field (w = bits_a+1 signed, bits_a+2 unsigned)
 plus ``neg_j`` at column 2j; sign extension is prevented by the constant
 ``K = -Σ_{kept} 2^{w-1+2j}``, recomputed from the kept rows, so perforation is just "skip rows".
+Rounding families (PR, ROUP; spec §5.3-5.4) feed a row a rounded multiplicand without an adder:
+``d·(A_H + c) = (A_H xor c)·(d with its sign flipped by c)`` for ``c = a_{q-1}``.
 """
 
 from __future__ import annotations
@@ -58,41 +60,99 @@ def encode(nl: Netlist, b: Sequence[str], j: int, signed: bool) -> tuple[str, st
     return neg, one, two
 
 
-def add_booth_row(nl: Netlist, m: BitMatrix, a: Sequence[str], a_signed: bool, j: int,
-                  neg: str, one: str, two: str) -> None:
-    """Add row j (value d_j·A·4^j) to the matrix with sign-extension prevention.
+def add_select_row(nl: Netlist, m: BitMatrix, a: Sequence[str], a_signed: bool, column: int,
+                   neg: str, selects: Sequence[str]) -> None:
+    """Add the row ``±(A << t)·2^column`` where ``selects[t]`` is one-hot (or all 0: row = 0).
 
-    `a` is the multiplicand (LSB first) the row uses; families that round the multiplicand per row
-    (PR, ROUP) pass a modified `a` and a modified `neg`.
+    The field ``(A << t) xor neg`` plus ``neg`` at `column` is the two's complement negation when
+    `neg`; its sign bit gets sign-extension prevention (``~s`` plus a constant). A Booth row is
+    ``selects = (one, two)``; RADk's approximate digit selects among four shifts.
     """
-    w = row_width(len(a), a_signed)
+    w = len(a) + len(selects) - 1 + (0 if a_signed else 1)  # bits of A << (len-1), signed
     row = m.new_row()
-    nl.comment(f"Booth row {j}: d_{j}*A*4^{j}, {w} bits from column {2 * j}")
     for i in range(w):
-        sel = nl.or2(nl.and2(one, _bit(a, i, a_signed)), nl.and2(two, _bit(a, i - 1, a_signed)))
+        sel = ZERO
+        for t, s in enumerate(selects):
+            sel = nl.or2(sel, nl.and2(s, _bit(a, i - t, a_signed)))
         ppb = nl.xor2(sel, neg)
         if i < w - 1:
-            m.add(row, 2 * j + i, ppb)
-        else:  # sign bit: add ~s and fold -2^(w-1+2j) into the constant
-            m.add_negative(row, 2 * j + i, ppb, nl)
-    m.add(row, 2 * j, neg)
+            m.add(row, column + i, ppb)
+        else:  # sign bit: add ~s and fold -2^(w-1+column) into the constant
+            m.add_negative(row, column + i, ppb, nl)
+    m.add(row, column, neg)
+
+
+def add_booth_row(nl: Netlist, m: BitMatrix, a: Sequence[str], a_signed: bool, j: int,
+                  neg: str, one: str, two: str, shift: int = 0) -> None:
+    """Add row j (value d_j·A·4^j·2^shift) to the matrix with sign-extension prevention.
+
+    `a` is the multiplicand (LSB first) the row uses; families that round the multiplicand per row
+    (PR, ROUP) pass ``rounded_multiplicand``'s A_H*, the flipped `neg` and ``shift = q``.
+    """
+    w = row_width(len(a), a_signed)
+    column = 2 * j + shift
+    nl.comment(f"Booth row {j}: d_{j}*A*4^{j}" + (f"*2^{shift}" if shift else "")
+               + f", {w} bits from column {column}")
+    add_select_row(nl, m, a, a_signed, column, neg, (one, two))
+
+
+def rounded_multiplicand(nl: Netlist, a: Sequence[str], q: int) -> tuple[list[str], str]:
+    """Adder-free ``round_half_up(A, q) = 2^q·(A_H + c)`` for signed A (spec §5.3).
+
+    Returns ``(A_H xor c, c)`` with ``A_H = a[q:]`` and ``c = a_{q-1}``: since
+    ``d·(A_H + 1) = (~A_H)·(-d)``, a row using A_H* with its Booth sign xor c and ``shift = q``
+    has value ``d·round_half_up(A, q)``. The rounded-away bits of A make no partial products.
+    """
+    if q <= 0:
+        return list(a), ZERO
+    c = a[q - 1]
+    return [nl.xor2(x, c) for x in a[q:]], c
+
+
+def round_half_up(A: np.ndarray, q: int) -> np.ndarray:
+    """``2^q·(floor(A/2^q) + a_{q-1})`` (spec §1; floor also for negative A); A when q <= 0."""
+    A = np.asarray(A, dtype=np.int64)
+    if q <= 0:
+        return A
+    return ((A >> q) + ((A >> (q - 1)) & 1)) << q
+
+
+def round_half_up_verilog(x: str, q: int) -> str:
+    """``round_half_up`` as a Verilog expression of the signed wire `x` (behavioural references)."""
+    if q <= 0:
+        return x
+    return f"((({x} >>> {q}) + (({x} >>> {q - 1}) & 1)) <<< {q})"
 
 
 def build_booth(nl: Netlist, a: Sequence[str], b: Sequence[str], width: int, signed: bool,
-                kept_rows: Sequence[int]) -> BitMatrix:
+                kept_rows: Sequence[int], round_at: Sequence[int] | None = None) -> BitMatrix:
+    """The kept Booth rows; with `round_at` (signed only), the i-th kept row multiplies
+    round_half_up(A, round_at[i]) via ``rounded_multiplicand`` (PR/ROUP, spec §5.3-5.4)."""
+    if round_at is not None and not signed:
+        raise ValueError("rounded Booth rows are defined for signed operands only")
     m = BitMatrix(width)
-    for j in kept_rows:
+    rounded: dict[int, tuple[list[str], str]] = {}  # q -> (A_H*, c), shared by rows with equal q
+    for i, j in enumerate(kept_rows):
         neg, one, two = encode(nl, b, j, signed)
-        add_booth_row(nl, m, a, signed, j, neg, one, two)
+        q = 0 if round_at is None else max(0, round_at[i])
+        if q == 0:
+            add_booth_row(nl, m, a, signed, j, neg, one, two)
+            continue
+        if q not in rounded:
+            rounded[q] = rounded_multiplicand(nl, a, q)
+        a_star, c = rounded[q]
+        add_booth_row(nl, m, a_star, signed, j, nl.xor2(neg, c), one, two, shift=q)
     return m
 
 
 def booth_golden(A: np.ndarray, B: np.ndarray, bits_b: int, signed: bool,
-                 kept_rows: Sequence[int]) -> np.ndarray:
-    """Σ_{j kept} d_j·A·4^j, exact integers."""
+                 kept_rows: Sequence[int], round_at: Sequence[int] | None = None) -> np.ndarray:
+    """Σ_{j kept} d_j·A_j·4^j, exact integers; A_j = round_half_up(A, round_at[i]) for the i-th
+    kept row when `round_at` is given (PR/ROUP), else A."""
     d = digits(B, bits_b, signed)
     out = np.zeros(np.broadcast(A, B).shape, dtype=np.int64)
     A = A.astype(np.int64)
-    for j in kept_rows:
-        out += d[j] * A << (2 * j)
+    for i, j in enumerate(kept_rows):
+        a_j = A if round_at is None else round_half_up(A, round_at[i])
+        out += d[j] * a_j << (2 * j)
     return out

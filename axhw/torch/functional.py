@@ -1,0 +1,149 @@
+"""Autograd functions: quantize -> LUT GEMM / conv on raw codes (axhw.emu) -> dequantize.
+
+Forward is exact: every product is a table entry and the sum is an integer (axhw.emu kernels);
+the result is dequantized once, ``C * (s_a * s_b)`` in float64, then cast to the input dtype.
+Backward treats rounding as identity inside the clip range (straight-through quantization) and
+differentiates the product either as exact (``ste``) or with the LUT-difference tables (``lut``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.grad import conv2d_input, conv2d_weight
+
+from ..emu import lut_conv2d, lut_matmul
+from ..emu.conv import expand_conv_index
+from ..emu.luts import prepare_luts
+from .gradients import operand_gradient_tables
+from .multipliers import LayerMultipliers
+from .quant import codes, qmax, quantize
+
+GATHER_ELEMENTS = 1 << 22  # products gathered per backward chunk (bounds the memory)
+
+
+class LutOp:
+    """One layer's multipliers prepared for the kernels, plus its backward setting."""
+
+    def __init__(self, mults: LayerMultipliers):
+        self.mults = mults
+        self.bits, self.signed = mults.bits, mults.signed
+        self.side = mults.tables.shape[1]
+        self.emu = prepare_luts(mults.tables)
+        self.index = None if mults.index is None else torch.from_numpy(mults.index)
+        self.set_gradient("ste")
+
+    def set_gradient(self, mode: str, half_window: int = 8, code_quirk: bool = False) -> None:
+        tables = [operand_gradient_tables(lut.table, lut.signed, mode, half_window, code_quirk)
+                  for lut in self.mults.luts]  # validates mode / half_window first
+        self.gradient = mode
+        self.grad_a = torch.from_numpy(np.stack([t[0] for t in tables]).reshape(-1)).float()
+        self.grad_b = torch.from_numpy(np.stack([t[1] for t in tables]).reshape(-1)).float()
+
+    def quant(self, x: torch.Tensor, scale: torch.Tensor):
+        """(integer values, raw codes, straight-through mask) of x at `scale`."""
+        q = quantize(x, scale, self.bits, self.signed)
+        mask = (x.abs() <= scale * qmax(self.bits, self.signed)).to(x.dtype)
+        return q, codes(q, self.bits, self.signed), mask
+
+    def b_offsets(self, cb: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
+        """Flat gradient-table offsets of the b side: lut * S^2 + b_code * 1 (a adds a_code * S)."""
+        off = cb.to(torch.int64)
+        return off if index is None else off + index.to(torch.int64) * (self.side * self.side)
+
+    def gather_backward(self, ca: torch.Tensor, boff: torch.Tensor, gp: torch.Tensor):
+        """dL/dqa[m,k] = Σ_n gp[m,n] Ga[a,b], dL/dqb[k,n] = Σ_m gp[m,n] Gb[a,b] (a: M x K codes)."""
+        M, K = ca.shape
+        N = boff.shape[1]
+        ga, gb = self.grad_a.to(gp.dtype), self.grad_b.to(gp.dtype)
+        grad_a = gp.new_empty(M, K)
+        grad_b = gp.new_zeros(K, N)
+        rows = max(1, GATHER_ELEMENTS // max(1, K * N))
+        for m0 in range(0, M, rows):
+            idx = ca[m0:m0 + rows, :, None] * self.side + boff[None]
+            g = gp[m0:m0 + rows, None, :]
+            grad_a[m0:m0 + rows] = (ga[idx] * g).sum(-1)
+            grad_b += (gb[idx] * g).sum(0)
+        return grad_a, grad_b
+
+
+def _dequant(c: torch.Tensor, scale: torch.Tensor, dtype) -> torch.Tensor:
+    return (c.to(torch.float64) * scale.to(torch.float64)).to(dtype)
+
+
+class LutMatmul(torch.autograd.Function):
+    """y = dequant(Σ_k LUT[code(a[m,k]), code(b[k,n])]); a (M, K), b (K, N); sb scalar or (N,)."""
+
+    @staticmethod
+    def forward(ctx, a, b, sa, sb, op: LutOp):
+        qa, ca, ma = op.quant(a, sa)
+        qb, cb, mb = op.quant(b, sb)
+        c = lut_matmul(ca, cb, op.emu, op.index)
+        ctx.save_for_backward(qa, qb, ca, cb, ma, mb, sa, sb)
+        ctx.op = op
+        return _dequant(c, sa * sb, a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        qa, qb, ca, cb, ma, mb, sa, sb = ctx.saved_tensors
+        op = ctx.op
+        gp = g * (sa * sb)  # dL/dC
+        if op.gradient == "ste":
+            grad_qa, grad_qb = gp @ qb.T, qa.T @ gp
+        else:
+            grad_qa, grad_qb = op.gather_backward(ca, op.b_offsets(cb, op.index), gp)
+        return grad_qa / sa * ma, grad_qb / sb * mb, None, None, None
+
+
+class LutConv2d(torch.autograd.Function):
+    """Convolution whose every product is a LUT entry; x per-tensor scale sx, w per-filter sw."""
+
+    @staticmethod
+    def forward(ctx, x, w, sx, sw, op: LutOp, geometry):
+        stride, padding, dilation, groups = geometry
+        qx, cx, mx = op.quant(x, sx)
+        qw, cw, mw = op.quant(w, sw.view(-1, 1, 1, 1))
+        c = lut_conv2d(cx, cw, op.emu, stride, padding, dilation, groups, lut_index=op.index)
+        ctx.save_for_backward(qx, qw, cx, cw, mx, mw, sx, sw)
+        ctx.op, ctx.geometry = op, geometry
+        return _dequant(c, sx * sw.view(1, -1, 1, 1), x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        qx, qw, cx, cw, mx, mw, sx, sw = ctx.saved_tensors
+        op = ctx.op
+        stride, padding, dilation, groups = ctx.geometry
+        gp = g * (sx * sw.view(1, -1, 1, 1))  # dL/dC
+        if op.gradient == "ste":
+            grad_qx = conv2d_input(qx.shape, qw, gp, stride, padding, dilation, groups)
+            grad_qw = conv2d_weight(qx, qw.shape, gp, stride, padding, dilation, groups)
+        else:
+            grad_qx, grad_qw = _conv_gather_backward(op, cx, cw, gp, ctx.geometry)
+        return grad_qx / sx * mx, grad_qw / sw.view(-1, 1, 1, 1) * mw, None, None, None, None
+
+
+def _conv_gather_backward(op: LutOp, cx, cw, gp, geometry):
+    """LUT-difference backward of a convolution: im2col of the codes, gather per group, col2im."""
+    stride, padding, dilation, groups = geometry
+    O, Cg, KH, KW = cw.shape
+    B, C, H, W = cx.shape
+    Og, Kg = O // groups, Cg * KH * KW
+    cols = F.unfold(cx.to(torch.float64), (KH, KW), dilation, padding, stride).to(torch.int64)
+    L = cols.shape[-1]
+    index = None
+    if op.index is not None:
+        index = torch.from_numpy(np.ascontiguousarray(expand_conv_index(op.index.numpy(), cw.shape)))
+    grad_cols = gp.new_empty(B, C * KH * KW, L)
+    grad_w = gp.new_empty(cw.shape)
+    for gi in range(groups):
+        osl, ksl = slice(gi * Og, (gi + 1) * Og), slice(gi * Kg, (gi + 1) * Kg)
+        a = cols[:, ksl, :].transpose(1, 2).reshape(B * L, Kg)
+        bcodes = cw[osl].reshape(Og, Kg).T
+        bidx = None if index is None else index[osl].reshape(Og, Kg).T
+        g2 = gp[:, osl].reshape(B, Og, L).transpose(1, 2).reshape(B * L, Og)
+        ga, gb = op.gather_backward(a, op.b_offsets(bcodes, bidx), g2)
+        grad_cols[:, ksl, :] = ga.reshape(B, L, Kg).transpose(1, 2)
+        grad_w[osl] = gb.T.reshape(Og, Cg, KH, KW)
+    grad_x = F.fold(grad_cols, (H, W), (KH, KW), dilation, padding, stride)
+    return grad_x, grad_w

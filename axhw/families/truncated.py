@@ -81,6 +81,8 @@ class TruncatedMultiplier(Multiplier):
         check(self.out_bits is not None, f"mode={self.mode} needs out_bits=z (the output width)")
         check_range("out_bits", self.out_bits, 1, width - 1)
         check_range("guard", self.guard, 0, width - self.out_bits)
+        check(self.out_bits + self.guard >= 2, "out_bits+guard must be at least 2: with fewer, "
+                                               "no partial product is kept")
         top = self._sum(np.array([(1 << self.bits_a) - 1]), np.array([(1 << self.bits_b) - 1]))
         check(int(top[0]) >> self.out_shift < 1 << self.out_bits,
               f"out_bits={self.out_bits} guard={self.guard}: the correction overflows the "

@@ -42,13 +42,15 @@ def test_bitlinear_equals_lut_path(family, kw):
         np.testing.assert_array_equal(got, want, err_msg=engine)
     x = rng.integers(0, 1 << spec.bits_a, (2, 4, 7, 6))
     w = rng.integers(0, 1 << spec.bits_b, (6, 2, 3, 3))
-    np.testing.assert_array_equal(
-        bitlinear_conv2d(x, w, form, 2, 1, (2, 1), 2, pad_code=7),
-        lut_conv2d(x, w, lut, 2, 1, (2, 1), 2, pad_code=7))
+    want = lut_conv2d(x, w, lut, 2, 1, (2, 1), 2, pad_code=7)
+    for engine in engines:
+        got = bitlinear_conv2d(x, w, form, 2, 1, (2, 1), 2, pad_code=7, engine=engine)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want, err_msg=engine)
 
 
 def test_fp32_engine_splits_k_to_stay_exact():
-    """K * 128 * 128 >> 2^24: one fp32 GEMM would round; the chunked one must not."""
+    """K * 255 * 255 >> 2^24: one fp32 GEMM would round; the chunked one must not."""
     lut = golden_lut(make("exact", 8))
     form = fit_bit_linear(lut)
     a = np.full((2, 5000), 255)
@@ -56,6 +58,8 @@ def test_fp32_engine_splits_k_to_stay_exact():
     got = bitlinear_matmul(torch.from_numpy(a), torch.from_numpy(b), form, engine="fp32")
     assert isinstance(got, torch.Tensor)
     assert int(got[0, 0]) == 5000 * 255 * 255
+    x, w = np.full((1, 128, 3, 3), 255), np.full((1, 128, 3, 3), 255)  # K = 1152 > one chunk
+    assert bitlinear_conv2d(x, w, form, engine="fp32")[0, 0, 0, 0] == 1152 * 255 * 255
 
 
 def test_non_bit_linear_lut_is_rejected():

@@ -172,27 +172,31 @@ def _fits(form: BitLinearForm, engine: str) -> bool:
     return max(amax, bmax) <= _OPERAND_LIMIT[engine] and amax * bmax < _EXACT_LIMIT[engine]
 
 
-def _gemm_exact(A, B, engine: str, amax: int, bmax: int):
-    """Exact int64 ``A @ B`` for 2-D integer-valued tensors, chunking K to stay exact."""
+def _chunk(form: BitLinearForm, engine: str) -> int:
+    """GEMM depth (rows of K*R) whose every partial sum stays exact in the engine."""
+    amax, bmax = form.operand_max
+    limit = INT32_MAX if engine == "int8" else _EXACT_LIMIT[engine] - 1
+    return max(1, limit // max(1, amax * bmax))
+
+
+def _acc_dtype(form: BitLinearForm, k: int):
+    """int32 when no intermediate (GEMM part, row/column sums, constant) can overflow it."""
     import torch
 
-    K = A.shape[1]
+    amax, bmax = form.operand_max
+    bound = k * (form.rank * amax * bmax + int(np.abs(form.ua).max(initial=0))
+                 + int(np.abs(form.vb).max(initial=0)) + abs(form.const))
+    return torch.int32 if bound <= INT32_MAX else torch.int64
+
+
+def _mm(a, b, engine: str):
+    import torch
+
     if engine == "int8":
-        chunk = max(1, INT32_MAX // max(1, amax * bmax))
-    else:
-        chunk = max(1, (_EXACT_LIMIT[engine] - 1) // max(1, amax * bmax))
-    out = torch.zeros((A.shape[0], B.shape[1]), dtype=torch.int64, device=A.device)
-    for s in range(0, K, chunk):
-        a, b = A[:, s:s + chunk], B[s:s + chunk]
-        if engine == "int8":
-            out += _int8_mm(a, b).to(torch.int64)
-        elif engine == "fp16":
-            out += torch.mm(a.to(torch.float16), b.to(torch.float16),
-                            out_dtype=torch.float32).to(torch.int64)
-        else:
-            dt = torch.float32 if engine == "fp32" else torch.float64
-            out += torch.mm(a.to(dt), b.to(dt)).to(torch.int64)
-    return out
+        return _int8_mm(a, b)
+    if engine == "fp16":
+        return torch.mm(a, b, out_dtype=torch.float32)  # fp32 accumulation and output
+    return torch.mm(a, b)
 
 
 def _int8_mm(a, b):
@@ -201,66 +205,83 @@ def _int8_mm(a, b):
 
     M, K = a.shape
     N = b.shape[1]
-    if a.device.type == "cuda":
-        pm, pk, pn = max(0, 17 - M), (-K) % 8, (-N) % 8
-        a = torch.nn.functional.pad(a, (0, pk, 0, pm))
-        b = torch.nn.functional.pad(b, (0, pn, 0, pk))
-        return torch._int_mm(a.to(torch.int8).contiguous(), b.to(torch.int8).contiguous())[:M, :N]
-    return torch._int_mm(a.to(torch.int8).contiguous(), b.to(torch.int8).contiguous())
+    if a.device.type == "cuda" and (M <= 16 or K % 8 or N % 8):
+        a = torch.nn.functional.pad(a, (0, (-K) % 8, 0, max(0, 17 - M)))
+        b = torch.nn.functional.pad(b, (0, (-N) % 8, 0, (-K) % 8))
+        return torch._int_mm(a, b)[:M, :N]
+    return torch._int_mm(a.contiguous(), b.contiguous())
+
+
+_TORCH_DTYPE = {"int8": "int8", "fp16": "float16", "fp32": "float32", "fp64": "float64"}
 
 
 class _Tables:
-    """The form's per-code tables as torch tensors on one device (cached per form and device)."""
+    """The form's per-code tables as torch tensors, operands already in the engine's dtype (so a
+    gather yields GEMM-ready operands), cached per form, device and engine."""
 
     _cache: dict = {}
 
     @classmethod
-    def get(cls, form: BitLinearForm, device):
+    def get(cls, form: BitLinearForm, device, engine: str):
         import torch
 
-        key = (id(form), str(device))
+        key = (id(form), str(device), engine)
         hit = cls._cache.get(key)
         if hit is None or hit[0] is not form:
-            t = {n: torch.as_tensor(getattr(form, n), device=device)
-                 for n in ("amat", "bmat", "ua", "vb")}
+            dt = getattr(torch, _TORCH_DTYPE[engine])
+            t = {"A": torch.as_tensor(form.amat, dtype=dt, device=device),
+                 "B": torch.as_tensor(form.bmat, dtype=dt, device=device),
+                 "ua": torch.as_tensor(form.ua, device=device) if form.ua.any() else None,
+                 "vb": torch.as_tensor(form.vb, device=device) if form.vb.any() else None}
             hit = cls._cache[key] = (form, t)
         return hit[1]
 
 
-def _check_codes(name, x, size: int) -> None:
-    if x.numel():
-        lo, hi = int(x.min()), int(x.max())
-        if lo < 0 or hi >= size:
-            raise AxhwError(f"{name} holds raw codes outside 0..{size - 1} (found {lo}..{hi})")
-
-
-def _as_torch(x, name: str):
+def _codes(x, name: str, size: int):
+    """Integer codes as an int32 torch tensor (index_select indices), range-checked."""
     import torch
 
     arrays.require_int(name, x)
     if arrays.is_torch(x):
-        return x.to(torch.int64)
-    if arrays.on_gpu(x):
-        return torch.as_tensor(x, device="cuda").to(torch.int64)
-    return torch.from_numpy(np.asarray(x).astype(np.int64))
+        t = x.detach()
+    elif arrays.on_gpu(x):
+        t = torch.as_tensor(x, device="cuda")
+    else:
+        t = torch.from_numpy(np.ascontiguousarray(x))
+    if t.numel():
+        lo, hi = (int(v) for v in torch.aminmax(t))
+        if lo < 0 or hi >= size:
+            raise AxhwError(f"{name} holds raw codes outside 0..{size - 1} (found {lo}..{hi})")
+    return t.to(torch.int32)
 
 
 def _matmul_codes(a, b, form: BitLinearForm, engine: str):
-    """a (M, K) codes, b (K, N) codes (int64 torch) -> exact int64 (M, N)."""
-    t = _Tables.get(form, a.device)
+    """a (M, K), b (K, N) int32 codes -> exact (M, N), int32 where _acc_dtype allows."""
+    import torch
+
+    t = _Tables.get(form, a.device, engine)
     M, K = a.shape
     N = b.shape[1]
     R = form.rank
-    out = t["ua"][a].sum(1, keepdim=True) + t["vb"][b].sum(0, keepdim=True) + K * form.const
+    acc = _acc_dtype(form, K)
+    out = torch.zeros((M, N), dtype=acc, device=a.device) if R == 0 else None
     if R:
-        A = t["amat"][a].reshape(M, K * R)  # column k*R + r = A_r[a[m, k]]
-        B = t["bmat"][b].permute(0, 2, 1).reshape(K * R, N)  # row k*R + r = B_r[b[k, n]]
-        amax, bmax = form.operand_max
-        out = out + _gemm_exact(A, B, engine, amax, bmax)
-    return out
+        A = t["A"].index_select(0, a.reshape(-1)).reshape(M, K * R)  # col k*R+r: A_r[a[m, k]]
+        B = t["B"].index_select(0, b.reshape(-1)).reshape(K, N, R)
+        B = B.permute(0, 2, 1).reshape(K * R, N)  # row k*R+r: B_r[b[k, n]]
+        chunk = _chunk(form, engine)
+        for s in range(0, K * R, chunk):
+            part = _mm(A[:, s:s + chunk], B[s:s + chunk], engine).to(acc)
+            out = part if out is None else out.add_(part)
+    if t["ua"] is not None:
+        out.add_(t["ua"].index_select(0, a.reshape(-1)).reshape(M, K).sum(1, dtype=acc)[:, None])
+    col = K * form.const
+    if t["vb"] is not None:
+        col = t["vb"].index_select(0, b.reshape(-1)).reshape(K, N).sum(0, dtype=acc) + col
+    return out.add_(col)
 
 
-def _result(out, form: BitLinearForm, k: int, kind: str, like):
+def _result(out, form: BitLinearForm, k: int, kind: str):
     """Same dtype rule and array kind as lut_matmul."""
     import torch
 
@@ -284,20 +305,20 @@ def bitlinear_matmul(a, b, form: BitLinearForm, *, engine: str | None = None):
         raise AxhwError(f"bitlinear_matmul: need a (..., K) and b (K, N) with equal K; "
                         f"got {ashape} and {bshape}")
     kind = arrays.kind_of(a, b)
-    ta, tb = _as_torch(a, "a"), _as_torch(b, "b")
+    ta, tb = _codes(a, "a", form.amat.shape[0]), _codes(b, "b", form.bmat.shape[0])
     if ta.device != tb.device:
         raise AxhwError(f"bitlinear_matmul: a is on {ta.device}, b on {tb.device}")
-    _check_codes("a", ta, form.amat.shape[0])
-    _check_codes("b", tb, form.bmat.shape[0])
     K = bshape[0]
     eng = choose_engine(form, ta.device.type == "cuda", engine)
     out = _matmul_codes(ta.reshape(-1, K), tb, form, eng).reshape(ashape[:-1] + (bshape[1],))
-    return _result(out, form, K, kind, a)
+    return _result(out, form, K, kind)
 
 
 def bitlinear_conv2d(x, w, form: BitLinearForm, stride=1, padding=0, dilation=1, groups: int = 1,
                      *, pad_code: int = 0, engine: str | None = None):
-    """Same result as ``lut_conv2d`` (bit-for-bit): pad with pad_code, unfold, grouped GEMM."""
+    """Same result as ``lut_conv2d`` (bit-for-bit): the codes are padded with pad_code and mapped
+    to their R GEMM operands first (R channels per input channel), then unfolded and multiplied
+    with the weights' operands as one (O/g x C/g*R*kh*kw) @ (C/g*R*kh*kw x N*L) GEMM per group."""
     import torch
     import torch.nn.functional as F
 
@@ -306,24 +327,46 @@ def bitlinear_conv2d(x, w, form: BitLinearForm, stride=1, padding=0, dilation=1,
     xshape, wshape = arrays.shape_of(x), arrays.shape_of(w)
     s, p, d, OH, OW = conv_geometry(xshape, wshape, stride, padding, dilation, groups)
     kind = arrays.kind_of(x, w)
-    tx, tw = _as_torch(x, "x"), _as_torch(w, "w")
+    size_a = form.amat.shape[0]
+    tx, tw = _codes(x, "x", size_a), _codes(w, "w", form.bmat.shape[0])
     if tx.device != tw.device:
         raise AxhwError(f"bitlinear_conv2d: x is on {tx.device}, w on {tw.device}")
-    size_a = form.amat.shape[0]
-    _check_codes("x", tx, size_a)
-    _check_codes("w", tw, form.bmat.shape[0])
     if not isinstance(pad_code, (int, np.integer)) or not 0 <= pad_code < size_a:
         raise AxhwError(f"bitlinear_conv2d: pad_code={pad_code!r} is not a valid raw code")
-    N, C, H, W = xshape
+    N, C, _, _ = xshape
     O, Cg, KH, KW = wshape
-    K = Cg * KH * KW
+    K, R, L, Og = Cg * KH * KW, form.rank, OH * OW, O // groups
     eng = choose_engine(form, tx.device.type == "cuda", engine)
-    # Codes < 2^16 are exact in float32; unfold has no integer kernel.
-    xf = F.pad(tx.to(torch.float32), (p[1], p[1], p[0], p[0]), value=float(pad_code))
-    cols = F.unfold(xf, (KH, KW), dilation=d, stride=s).to(torch.int64)  # (N, C*KH*KW, L)
-    cols = cols.reshape(N, groups, K, OH * OW).permute(1, 0, 3, 2)  # (g, N, L, K)
-    wg = tw.reshape(groups, O // groups, K).permute(0, 2, 1)  # (g, K, O/g)
-    outs = [_matmul_codes(cols[g].reshape(-1, K), wg[g], form, eng).reshape(N, OH * OW, -1)
-            for g in range(groups)]
-    out = torch.cat(outs, dim=2).permute(0, 2, 1).reshape(N, O, OH, OW)
-    return _result(out, form, K, kind, x)
+    t = _Tables.get(form, tx.device, eng)
+    acc = _acc_dtype(form, K)
+    xp = F.pad(tx, (p[1], p[1], p[0], p[0]), value=pad_code)  # codes, so padding maps like data
+
+    def unfold(table, dtype):
+        """table[xp] as channels (c, r), unfolded: (N, C*R'*KH*KW, L) in dtype."""
+        v = table.index_select(0, xp.reshape(-1)).reshape(xp.shape + (-1,))
+        v = v.permute(0, 1, 4, 2, 3).reshape(N, -1, xp.shape[2], xp.shape[3]).to(dtype)
+        return F.unfold(v, (KH, KW), dilation=d, stride=s)
+
+    out = torch.zeros((O, N * L), dtype=acc, device=tx.device)
+    if R:
+        # float32 carries the operands exactly through unfold (|A| < 2^24); no integer unfold.
+        cols = unfold(t["A"], torch.float32)
+        colsT = torch.empty((cols.shape[1], N * L), dtype=t["A"].dtype, device=tx.device)
+        colsT.view(cols.shape[1], N, L).copy_(cols.permute(1, 0, 2))  # cast + transpose, 1 pass
+        wB = t["B"].index_select(0, tw.reshape(-1)).reshape(O, Cg, KH, KW, R)
+        wB = wB.permute(0, 1, 4, 2, 3).reshape(O, Cg * R * KH * KW)
+        kg, chunk = Cg * R * KH * KW, _chunk(form, eng)
+        for g in range(groups):
+            for c0 in range(0, kg, chunk):
+                c1 = min(c0 + chunk, kg)
+                out[g * Og:(g + 1) * Og] += _mm(wB[g * Og:(g + 1) * Og, c0:c1].contiguous(),
+                                                colsT[g * kg + c0:g * kg + c1], eng).to(acc)
+    out = out.reshape(O, N, L).permute(1, 0, 2).contiguous()  # (N, O, L)
+    if t["ua"] is not None:  # Σ over each window of U[x]: float64 is exact here (< 2^53)
+        rows = unfold(t["ua"][:, None], torch.float64).reshape(N, groups, K, L).sum(2)
+        out += rows.to(acc).repeat_interleave(Og, dim=1)
+    col = torch.full((O,), K * form.const, dtype=acc, device=tx.device)
+    if t["vb"] is not None:
+        col += t["vb"].index_select(0, tw.reshape(-1)).reshape(O, K).sum(1, dtype=acc)
+    out += col[None, :, None]
+    return _result(out.reshape(N, O, OH, OW), form, K, kind)

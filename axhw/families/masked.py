@@ -55,17 +55,20 @@ def verilog_int(v: int) -> str:
     return f"64'sd{v}" if v >= 0 else f"-64'sd{-v}"
 
 
+def pp_term(i: int, j: int) -> str:
+    """pp[i][j] as a non-negative signed Verilog value, so the expression it joins stays signed."""
+    return f"$signed({{1'b0, a[{j}] & b[{i}]}})"
+
+
 def removed_terms(bits_a: int, bits_b: int, signed: bool, keep: KeepFn) -> str:
-    """`` - w·2^(i+j)·(a[j] & b[i])`` for every removed pp, to subtract from ``sa * sb`` in a
-    behavioural reference (the bit is wrapped as a non-negative signed value so the whole
-    expression stays signed)."""
+    """`` - w·2^(i+j)·pp[i][j]`` for every removed pp, to subtract from ``sa * sb`` in a
+    behavioural reference."""
     terms = []
     for i in range(bits_b):
         for j in range(bits_a):
             if not keep(i, j):
                 w = pp_weight_sign(i, j, bits_a, bits_b, signed) << (i + j)
-                terms.append(f" {'-' if w > 0 else '+'} {verilog_int(abs(w))} * "
-                             f"$signed({{1'b0, a[{j}] & b[{i}]}})")
+                terms.append(f" {'-' if w > 0 else '+'} {verilog_int(abs(w))} * {pp_term(i, j)}")
     return "".join(terms)
 
 

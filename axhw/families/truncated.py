@@ -8,7 +8,7 @@
 * ``cct`` / ``vct``: fixed-width z = ``out_bits`` with ``guard`` = k extra columns,
   ``T = bits_a+bits_b-z-k``; constant correction (Schulte & Swartzlander) or variable correction
   (King & Swartzlander as in Stine–Duverne's generator). Port p holds ``Ŷ >> (T+k)``, the z high
-  bits; the golden model returns that port value. Unsigned only: the signed CCT of §6.2 is a
+  bits (``out_shift = T+k``); the golden model returns that port value. Unsigned only: the signed CCT of §6.2 is a
   reconstruction and is not offered.
 """
 
@@ -22,8 +22,8 @@ import numpy as np
 from ..hdl.pparray import build_and_array, masked_golden, operand_bits
 from ..hdl.trees import TREES, emit_product
 from .base import Multiplier, check, check_choice, check_range, param
-from .masked import (compensation_constant, removed_mean, removed_terms, round_to_column,
-                     verilog_int)
+from .masked import (compensation_constant, pp_term, removed_mean, removed_terms,
+                     round_to_column, verilog_int)
 
 MODES = ("column", "operand", "cct", "vct")
 FULL_WIDTH_MODES = ("column", "operand")
@@ -161,9 +161,11 @@ class TruncatedMultiplier(Multiplier):
         if self.mode == "operand":
             m = (1 << self.cut) - 1
             return ref_module(self, f"(sa - (sa & {m})) * (sb - (sb & {m}))")
-        total = "sa * sb" + removed_terms(self.bits_a, self.bits_b, self.signed, self.keep) + "".join(
-            f" + {verilog_int(1 << self.first_column)} * $signed({{1'b0, a[{j}] & b[{i}]}})"
-            for i, j in self.vct_bits()) + f" + {verilog_int(self.constant())}"
+        # The exact product minus what was removed, plus what VCT and the constant add.
+        total = "sa * sb" + removed_terms(self.bits_a, self.bits_b, self.signed, self.keep)
+        total += "".join(f" + {verilog_int(1 << self.first_column)} * {pp_term(i, j)}"
+                         for i, j in self.vct_bits())
+        total += f" + {verilog_int(self.constant())}"
         return ref_module(self, f"({total}) >>> {self.out_shift}" if self.out_shift else total)
 
     def build(self, nl, a, b) -> None:

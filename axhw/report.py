@@ -76,7 +76,11 @@ def report_html(df, ok, outdir: Path) -> str:
     import plotly.graph_objects as go  # noqa: PLC0415
     from plotly.subplots import make_subplots  # noqa: PLC0415
 
+    from plotly.colors import qualitative  # noqa: PLC0415
+
     pairs = _pairs(ok)
+    families = sorted(ok["family"].dropna().unique())
+    colour = {f: qualitative.Plotly[k % len(qualitative.Plotly)] for k, f in enumerate(families)}
     parts = []
     for pdk in sorted(ok["pdk"].dropna().unique()):
         sub = ok[ok["pdk"] == pdk]
@@ -89,6 +93,7 @@ def report_html(df, ok, outdir: Path) -> str:
             for fam, g in sub.groupby("family"):
                 fig.add_trace(go.Scatter(x=g[e], y=g[c], mode="markers", name=fam,
                                          legendgroup=fam, showlegend=k == 0, text=g["top"],
+                                         marker=dict(color=colour[fam]),
                                          hovertemplate="%{text}<br>" + el + " %{x:.4g}<br>" + cl
                                          + " %{y:.4g}<extra></extra>"), row=r, col=col)
             front = sub[pareto_mask(sub[[e, c]].astype(float).to_numpy())].sort_values(e)

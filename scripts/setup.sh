@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${AXHW_VENV:-$ROOT/.venv}"
-APT_PKGS=(iverilog opensta qflow-tech-osu018 make g++ python3-venv)
+APT_PKGS=(iverilog opensta qflow-tech-osu018 make g++ python3-venv chromium)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

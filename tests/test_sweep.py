@@ -172,3 +172,22 @@ def test_one_liner_and_examples_parse():
                       ("nangate45",))
     pts = expand(s)
     assert len(pts) == 21 and sum(p.invalid is not None for p in pts) == 1
+
+
+def test_report_renders_in_chromium(sweep_dir):
+    import shutil
+
+    if not shutil.which("chromium"):
+        pytest.skip("chromium not installed (scripts/setup.sh installs it)")
+    from axhw.report import screenshot
+
+    _, _, out = sweep_dir
+    if not (out / "report.html").exists():
+        assert run_cli("report", out).returncode == 0
+    png = screenshot(out / "report.html", out / "report.png", width=1200, height=1000)
+    from PIL import Image
+
+    img = Image.open(png).convert("RGB")
+    colours = img.getcolors(maxcolors=1 << 20)
+    # a blank or error page has a handful of colours; rendered plotly charts have many
+    assert colours is not None and len(colours) > 50

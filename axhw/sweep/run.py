@@ -79,37 +79,38 @@ def _verify(design, options: dict) -> dict[str, Any]:
             "verify_mismatches": bad}
 
 
-def _lut_and_metrics(design, options: dict, outdir: Path) -> dict[str, Any]:
-    from ..lut import design_lut  # noqa: PLC0415
-    from ..metrics import design_metrics  # noqa: PLC0415
+def _lut(design, options: dict, outdir: Path) -> dict[str, Any]:
+    """Write luts/<top>.npy (RTL-simulated, cross-checked against the golden model by axhw.lut).
 
-    row: dict[str, Any] = {}
-    want_lut = options["lut"] == "always" or (options["lut"] == "auto" and
-                                               design.bits_a + design.bits_b <= 16)
-    if want_lut:
-        lut = design_lut(design)
-        path = outdir / "luts" / f"{design.top}.npy"
-        ensure_dir(path.parent)
-        with atomic_path(path, suffix=".npy") as tmp:
-            np.save(tmp, lut)
-        row["lut_path"] = str(path.relative_to(outdir))
-    m = design_metrics(design)
-    row.update({k: m.get(k) for k in METRIC_KEYS})
-    return row
+    Off for designs over 16 input bits unless the SPEC says ``lut: always`` (2^32 entries)."""
+    from ..lut import design_lut  # noqa: PLC0415
+
+    want = options["lut"] == "always" or (options["lut"] == "auto" and
+                                          design.bits_a + design.bits_b <= 16)
+    if not want:
+        return {}
+    lut = design_lut(design)
+    path = outdir / "luts" / f"{design.top}.npy"
+    ensure_dir(path.parent)
+    with atomic_path(path, suffix=".npy") as tmp:
+        np.save(tmp, lut)
+    return {"lut_path": str(path.relative_to(outdir))}
 
 
 def _characterize(design, pdk: str, options: dict) -> dict[str, Any]:
-    from ..characterize import characterize_design  # noqa: PLC0415
+    """Metrics + PPA of one design on one PDK (axhw.characterize caches it by content)."""
+    from ..characterize import characterize  # noqa: PLC0415
+    from ..pdk import load_library  # noqa: PLC0415
 
-    r = characterize_design(design, pdk=None if pdk == "custom" else pdk,
-                            liberty=options["liberty"] or None, pdk_root=options["pdk_root"],
-                            clock_ns=options["clock_ns"], activity=options["activity"],
-                            vectors=options["vectors"], seed=options["seed"], with_metrics=False)
-    row = {k: r.get(k) for k in PPA_KEYS}
-    row.update({k: v for k, v in r.items() if k.endswith("_version") or k == "tool_versions"})
-    if isinstance(row.get("tool_versions"), dict):
-        for k, v in row.pop("tool_versions").items():
-            row[f"version_{k}"] = v
+    library = load_library(None if pdk == "custom" else pdk, options["pdk_root"],
+                           options["liberty"] or ())
+    activity = None if options["activity"] == "uniform" else options["activity"]
+    r = characterize(design, library, clock_ns=options["clock_ns"], vectors=options["vectors"],
+                     seed=options["seed"], activity_file=activity)
+    row = {k: r.get(k) for k in METRIC_KEYS + PPA_KEYS}
+    row["nmed_norm"] = r.get("nmed_norm")
+    for tool, ver in (r.get("tools") or {}).items():
+        row[f"version_{tool}"] = ver
     return row
 
 
@@ -139,7 +140,7 @@ def run_point(point: Point, pdks: list[str], options: dict, outdir: str) -> list
     if not todo:
         return rows
     try:
-        common = {**_verify(design, options), **_lut_and_metrics(design, options, out)}
+        common = {**_verify(design, options), **_lut(design, options, out)}
         if common.get("verify_mismatches"):
             common["status"] = "verify_failed"
     except AxhwError as exc:

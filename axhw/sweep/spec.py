@@ -5,7 +5,7 @@ name: perforation-vs-truncation
 bits: [8]                 # operand widths (bits_b defaults to bits)
 signed: [false]           # signedness values to sweep
 pdks: [nangate45]         # PDK names (or liberty: [files])
-clock_ns: 1.0
+clock_ns: 10.0
 activity: uniform         # or a .npy of operand pairs
 vectors: 2000             # activity simulation vectors
 verify: random            # off | random | exhaustive
@@ -75,7 +75,7 @@ class SweepSpec:
     pdks: list[str] = field(default_factory=lambda: ["osu018"])
     liberty: list[str] = field(default_factory=list)
     pdk_root: str | None = None
-    clock_ns: float = 1.0
+    clock_ns: float = 10.0  # as `axhw characterize`
     activity: str = "uniform"
     vectors: int = 2000
     seed: int = 1

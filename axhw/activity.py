@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from .errors import AxhwError
 from .golden import to_raw
@@ -43,6 +42,8 @@ class Activity:
 
 
 def read_activity_file(path: Path | str, design) -> tuple[np.ndarray, np.ndarray]:
+    import pandas as pd  # noqa: PLC0415 - only for activity files (a slow import)
+
     path = Path(path)
     try:
         table = pd.read_csv(path, comment="#", skipinitialspace=True)

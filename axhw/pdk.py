@@ -125,8 +125,8 @@ def extract_facts(path: Path) -> dict:
     from liberty.parser import parse_liberty
 
     try:
-        text = (gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)).read()
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        text = Path(path).read_text(errors="replace")  # an uncompressed file (see _cached_file)
+    except OSError as exc:
         raise AxhwError(f"cannot read Liberty file {path}: {exc}") from None
     try:
         lib = parse_liberty(text)

@@ -87,14 +87,17 @@ def test_delay_and_area_grow_with_width(designs):
     assert r8["area_um2"] > 2 * r4["area_um2"]
 
 
-def test_clock_drives_mapping_and_power(designs):
-    """A tighter clock: ABC maps for speed (shorter path), power is reported at a higher rate."""
+def test_power_scales_with_clock_frequency(designs):
+    """Activity is per clock period: 10x the frequency, 10x the dynamic power, same leakage and
+    the same dynamic energy per operation; a 1 ns clock is not met in 0.18 um (negative slack)."""
     lib = library("osu018")
     slow = characterize(designs["exact8"], lib)
     fast = characterize(designs["exact8"], lib, clock_ns=1.0, use_cache=False)
-    assert fast["delay_ns"] < slow["delay_ns"]
-    assert fast["dynamic_mw"] > 5 * slow["dynamic_mw"]
-    assert fast["clock_ns"] == 1.0 and fast["slack_ns"] < 0  # a 1 ns clock is not met in 0.18 um
+    assert fast["area_um2"] == slow["area_um2"]  # the same mapping (checked for this design)
+    assert fast["dynamic_mw"] == pytest.approx(10 * slow["dynamic_mw"], rel=1e-3)
+    assert fast["leakage_mw"] == pytest.approx(slow["leakage_mw"], rel=1e-3)
+    assert fast["clock_ns"] == 1.0 and fast["slack_ns"] < 0
+    assert fast["delay_ns"] == pytest.approx(slow["delay_ns"], rel=1e-3)
 
 
 def test_external_verilog(tmp_path):

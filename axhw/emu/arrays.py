@@ -37,7 +37,9 @@ def dtype_of(x) -> np.dtype:
     if is_torch(x):
         import torch
 
-        if x.dtype == torch.bool or x.is_complex() or x.is_floating_point():
+        if x.dtype == torch.bool:
+            return np.dtype(bool)
+        if x.is_complex() or x.is_floating_point():
             return np.dtype("float64") if x.is_floating_point() else np.dtype("complex128")
         return np.dtype(str(x.dtype).removeprefix("torch."))
     if hasattr(x, "dtype"):

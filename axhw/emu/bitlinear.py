@@ -195,7 +195,15 @@ def _mm(a, b, engine: str):
     if engine == "int8":
         return _int8_mm(a, b)
     if engine == "fp16":
-        return torch.mm(a, b, out_dtype=torch.float32)  # fp32 accumulation and output
+        try:
+            return torch.mm(a, b, out_dtype=torch.float32)  # fp32 accumulation and output
+        except (RuntimeError, TypeError, NotImplementedError):
+            # torch without mm(out_dtype=): fp32 inputs are just as exact (same 2^24 chunks).
+            return torch.mm(a.float(), b.float())
+    if engine == "fp32" and (torch.get_float32_matmul_precision() != "highest"
+                             or (a.is_cuda and torch.backends.cuda.matmul.allow_tf32)):
+        # TF32/bf16 fp32 matmuls round operands above 2^11: use fp64 to stay exact.
+        return torch.mm(a.double(), b.double())
     return torch.mm(a, b)
 
 

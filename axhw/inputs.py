@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import json
+import os
 from pathlib import Path
 
 import click
@@ -64,15 +65,18 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
     cdir = ensure_dir(cache_root() / "ports")
     cached = cdir / f"{key}.json"
     if not cached.is_file():
-        out = cdir / f"{key}.yosys.json"
+        # Per-process scratch names: parallel runs on the same Verilog must not share them.
+        out = cdir / f"{key}.{os.getpid()}.yosys.json"
+        log = cdir / f"{key}.{os.getpid()}.log"
         select = f"hierarchy -check -top {_yosys_name(top)}" if top else "hierarchy -check -auto-top"
         try:
             yosys.run_script([f"read_verilog -sv {yosys.quote(verilog)}", select, "proc",
-                              f"write_json {yosys.quote(out)}"], cdir / f"{key}.log")
+                              f"write_json {yosys.quote(out)}"], log)
         except AxhwError as exc:
             raise AxhwError(f"cannot read Verilog {verilog}: {exc}") from None
         write_json(cached, _ports_from_yosys(json.loads(out.read_text())))
-        out.unlink()
+        for scratch in (out, log, log.with_suffix(".ys")):
+            scratch.unlink(missing_ok=True)
     info = json.loads(cached.read_text())
     return info["top"], [tuple(p) for p in info["ports"]]
 

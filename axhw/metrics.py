@@ -32,7 +32,7 @@ from .golden import to_value
 
 NMED_NORMS = ("2^2n-1", "maxprod", "2^2n")
 DEFAULT_NMED_NORM = "2^2n-1"
-STREAM_CHUNK = 1 << 22      # pairs per chunk when streaming wide designs
+STREAM_CHUNK = 1 << 20      # pairs per chunk when streaming wide designs (8 MiB per int64 array)
 
 
 def nmed_denominator(norm: str, bits_a: int, bits_b: int, signed: bool) -> int:
@@ -54,11 +54,16 @@ _F_SQ, _F_REL, _F_MAXREL, _F_WERR, _F_WABS, _F_WE, _F_WNZ, _F_W = range(8)
 
 
 @numba.njit(nogil=True, cache=True)
-def _chunk_sums(approx, exact, weights, wrap_bits, wrap_signed, shift):  # pragma: no cover
-    """Sums over one chunk (runs without the GIL: chunks go to a thread pool)."""
+def _chunk_sums(approx, exact, va, vb, b_bits, weights, wrap_bits, wrap_signed,
+                shift):  # pragma: no cover
+    """Sums over one chunk (runs without the GIL: chunks go to a thread pool). Exact products
+    from `exact`, or when it is empty from operand values: pair i = (row r, column c) with
+    r = i >> b_bits, c = i & (2^b_bits - 1), exact = va[r] * vb[c]."""
     ints = np.zeros(6, dtype=np.int64)
     flts = np.zeros(8, dtype=np.float64)
     weighted = weights.size > 0
+    given = exact.size > 0
+    cmask = (np.int64(1) << b_bits) - 1
     mask = (np.int64(1) << wrap_bits) - 1 if wrap_bits > 0 else np.int64(-1)
     n_err = 0
     s_abs = 0
@@ -86,7 +91,7 @@ def _chunk_sums(approx, exact, weights, wrap_bits, wrap_signed, shift):  # pragm
             if wrap_signed and (p >> (wrap_bits - 1)) & 1:
                 p -= np.int64(1) << wrap_bits
         p = p * (np.int64(1) << shift)
-        y = exact[i]
+        y = exact[i] if given else va[i >> b_bits] * vb[i & cmask]
         e = p - y
         ae = abs(e)
         cnt += 1
@@ -125,18 +130,35 @@ def _chunk_sums(approx, exact, weights, wrap_bits, wrap_signed, shift):  # pragm
     return ints, flts
 
 
-def chunk_sums(approx: np.ndarray, exact: np.ndarray, weights: np.ndarray | None = None,
-               wrap_bits: int = 0, wrap_signed: bool = False, shift: int = 0):
-    """(int sums, float sums) of one chunk. With wrap_bits > 0, `approx` holds raw port words
-    (read as wrap_signed two's complement) to be shifted left by `shift` (product scale)."""
+def chunk_sums(approx: np.ndarray, exact: np.ndarray | None = None,
+               weights: np.ndarray | None = None, wrap_bits: int = 0, wrap_signed: bool = False,
+               shift: int = 0, va: np.ndarray | None = None, vb: np.ndarray | None = None):
+    """(int sums, float sums) of one chunk. Exact products: `exact` (same size as `approx`), or
+    the outer product of operand values `va` (rows) x `vb` (2^k columns) in row-major order.
+    With wrap_bits > 0, `approx` holds raw port words (read as wrap_signed two's complement) to be
+    shifted left by `shift` (product scale)."""
     approx = np.ascontiguousarray(approx, dtype=np.int64).reshape(-1)
-    exact = np.ascontiguousarray(exact, dtype=np.int64).reshape(-1)
-    if approx.shape != exact.shape:
-        raise AxhwError(f"metrics: {approx.size} approximate values vs {exact.size} exact")
+    empty = np.zeros(0, dtype=np.int64)
+    if exact is not None:
+        exact = np.ascontiguousarray(exact, dtype=np.int64).reshape(-1)
+        va = vb = empty
+        b_bits = 0
+        size = exact.size
+    else:
+        va = np.ascontiguousarray(va, dtype=np.int64)
+        vb = np.ascontiguousarray(vb, dtype=np.int64)
+        b_bits = len(vb).bit_length() - 1
+        if len(vb) != 1 << b_bits:
+            raise AxhwError("metrics: the column operand count must be a power of two")
+        exact = empty
+        size = len(va) * len(vb)
+    if approx.size != size:
+        raise AxhwError(f"metrics: {approx.size} approximate values vs {size} exact")
     w = np.zeros(0) if weights is None else np.ascontiguousarray(weights, np.float64).reshape(-1)
     if w.size and w.size != approx.size:
         raise AxhwError(f"metrics: {w.size} weights for {approx.size} pairs")
-    return _chunk_sums(approx, exact, w, int(wrap_bits), bool(wrap_signed), int(shift))
+    return _chunk_sums(approx, exact, va, vb, b_bits, w, int(wrap_bits), bool(wrap_signed),
+                       int(shift))
 
 
 @dataclass
@@ -297,8 +319,8 @@ def design_metrics(design: Design, dist: Distribution | None = None,
     if design.bits_a + design.bits_b <= MAX_LUT_BITS:
         source = f"rtl ({sim})"
         lut = design_lut(design, sim=sim)
-        sums.add(chunk_sums(lut, np.multiply.outer(va, vb),
-                            None if dist is None else dist.rows(0, na)))
+        sums.add(chunk_sums(lut, weights=None if dist is None else dist.rows(0, na),
+                            va=va, vb=vb))
     elif design.spec is not None:
         source = "golden model"
         _stream_golden(design, va, vb, dist, sums, chunk)
@@ -356,10 +378,9 @@ def _stream_golden(design, va, vb, dist, sums, chunk) -> None:
         A = va[lo:hi]
         approx = (spec.golden(A[:, None], vb[None, :]) if broadcast
                   else spec.golden(np.repeat(A, len(vb)), np.tile(vb, len(A))))
-        return chunk_sums(approx, np.multiply.outer(A, vb),
-                          None if dist is None else dist.rows(lo, hi),
+        return chunk_sums(approx, weights=None if dist is None else dist.rows(lo, hi),
                           wrap_bits=design.out_bits, wrap_signed=design.out_signed,
-                          shift=design.out_shift)
+                          shift=design.out_shift, va=A, vb=vb)
 
     _merge_parallel((functools.partial(task, lo, hi)
                      for lo, hi in _row_chunks(len(va), len(vb), chunk)), sums)
@@ -374,10 +395,9 @@ def _stream_netsim(design, va, vb, dist, sums, chunk) -> None:
 
     def task(lo, raw):
         a_lo, a_hi = lo // nb, (lo + len(raw)) // nb
-        return chunk_sums(raw, np.multiply.outer(va[a_lo:a_hi], vb),
-                          None if dist is None else dist.rows(a_lo, a_hi),
+        return chunk_sums(raw, weights=None if dist is None else dist.rows(a_lo, a_hi),
                           wrap_bits=design.out_bits, wrap_signed=design.out_signed,
-                          shift=design.out_shift)
+                          shift=design.out_shift, va=va[a_lo:a_hi], vb=vb)
 
     _merge_parallel((functools.partial(task, lo, raw) for lo, raw in
                      sweep_pairs(netlist, design.ports, design.bits_a, design.bits_b,

@@ -27,6 +27,8 @@ from .golden import to_raw
 from .netsim import read_yosys_json, evaluate
 from .pdk import Library
 
+MAX_VECTORS = 1 << 20  # the per-net bit matrix of the toggle count stays under ~1 GB
+
 
 @dataclass(frozen=True)
 class Activity:
@@ -72,9 +74,13 @@ def read_activity_file(path: Path | str, design) -> tuple[np.ndarray, np.ndarray
 
 def operand_vectors(design, vectors: int, seed: int, activity_file=None):
     if activity_file is not None:
-        return read_activity_file(activity_file, design)
-    if vectors < 2:
-        raise AxhwError(f"--vectors {vectors}: need at least 2 vectors")
+        a_raw, b_raw = read_activity_file(activity_file, design)
+        if len(a_raw) > MAX_VECTORS:
+            raise AxhwError(f"activity file {activity_file}: {len(a_raw)} operand pairs, at most "
+                            f"{MAX_VECTORS} are simulated")
+        return a_raw, b_raw
+    if not 2 <= vectors <= MAX_VECTORS:
+        raise AxhwError(f"--vectors {vectors}: expected 2..{MAX_VECTORS}")
     rng = np.random.default_rng(seed)
     return (rng.integers(0, 1 << design.bits_a, vectors, dtype=np.int64),
             rng.integers(0, 1 << design.bits_b, vectors, dtype=np.int64))

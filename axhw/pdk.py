@@ -326,5 +326,6 @@ def load_library(pdk: str | None = None, pdk_root: str | Path | None = None,
     files, facts = zip(*(_cached_file(p) for p in sources))
     units = {json.dumps(f["units"], sort_keys=True) for f in facts}
     if len(units) > 1:
-        raise AxhwError(f"{name}: the Liberty files use different units ({', '.join(map(str, sources))})")
+        raise AxhwError(f"{name}: the Liberty files use different units "
+                        f"({', '.join(map(str, sources))})")
     return Library(name, tuple(sources), tuple(files), tuple(facts))

@@ -69,7 +69,8 @@ def sta(synthesis: Synthesis, library: Library, clock_ns: float, input_ports: li
     script = flow_template("sta.tcl.tmpl").substitute(
         read_liberty="\n".join(f"read_liberty {tcl_quote(f)}" for f in library.files),
         # OpenSTA runs in the work folder: the kept script reruns there by hand.
-        netlist_v=tcl_quote(synthesis.netlist_v.relative_to(synthesis.workdir)), top=tcl_quote(synthesis.top),
+        netlist_v=tcl_quote(synthesis.netlist_v.relative_to(synthesis.workdir)),
+        top=tcl_quote(synthesis.top),
         create_clock=clock,
         input_ports="{" + " ".join(tcl_quote(p) for p in input_ports) + "}",
         drive_cell=tcl_quote(inv_cell), drive_pin=tcl_quote(inv_out),

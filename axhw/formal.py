@@ -9,8 +9,8 @@ steeply with the width (see docs/verification.md) and is bounded by a timeout.
 
 from __future__ import annotations
 
-import os
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -73,9 +73,9 @@ def _script(dut: Path, ref: Path, top: str) -> list[str]:
     ]
 
 
-def prove(design: Design, timeout: float = DEFAULT_TIMEOUT_S) -> tuple[float, Path]:
-    """Prove design RTL == behavioural reference; returns (seconds, Yosys log).
-    Raises VerificationFailed-like AxhwError with the counterexample when they differ."""
+def prove(design: Design, timeout: float = DEFAULT_TIMEOUT_S) -> float:
+    """Prove design RTL == behavioural reference; returns the seconds taken. Raises
+    VerificationFailed with a counterexample when they differ (the Yosys log is kept then)."""
     ref_text = design.spec.behavioural_verilog() if design.spec is not None else None
     if ref_text is None:
         raise AxhwError(f"{design.top}: family {design.family} has no behavioural reference "
@@ -103,7 +103,8 @@ def prove(design: Design, timeout: float = DEFAULT_TIMEOUT_S) -> tuple[float, Pa
     text = log.read_text(errors="replace")
     if "SAT proof finished - no model found: SUCCESS!" not in text:
         raise ToolError("yosys", f"formal proof of {design.top} ended without a verdict", str(log))
-    return seconds, log
+    shutil.rmtree(work, ignore_errors=True)
+    return seconds
 
 
 def _counterexample(design: Design, text: str, log: Path) -> AxhwError:
@@ -119,24 +120,23 @@ def _counterexample(design: Design, text: str, log: Path) -> AxhwError:
     if {"in_a", "in_b"} <= values.keys():
         a = int(to_value(values["in_a"], design.bits_a, design.signed))
         b = int(to_value(values["in_b"], design.bits_b, design.signed))
-        got = values.get("gold_p")
-        want = values.get("gate_p")
+        # miter -equiv names the first module (the design) "gold", the reference "gate".
+        rtl, ref = values.get("gold_p"), values.get("gate_p")
         detail = f"a={a} b={b}"
-        if got is not None and want is not None:
-            detail += (f" design={int(port_value(got, design.out_bits, design.out_signed))}"
-                       f" reference={int(port_value(want, design.out_bits, design.out_signed))}")
+        if rtl is not None and ref is not None:
+            detail += (f" design={int(port_value(rtl, design.out_bits, design.out_signed))}"
+                       f" reference={int(port_value(ref, design.out_bits, design.out_signed))}")
         return VerificationFailed(f"{design.top}: formal proof FAILED, counterexample {detail} "
                                   f"(log: {log})")
     return VerificationFailed(f"{design.top}: formal proof FAILED (log: {log})")
 
 
 def verify_formal(design: Design, sims, samples: int, seed: int,
-                  timeout: float | None = None):
+                  timeout: float = DEFAULT_TIMEOUT_S):
     """METHODS entry: one result for the proof (simulators do not take part)."""
     from .verify import VerifyResult  # noqa: PLC0415
 
-    timeout = float(timeout or os.environ.get("AXHW_FORMAL_TIMEOUT") or DEFAULT_TIMEOUT_S)
-    seconds, _ = prove(design, timeout)
+    seconds = prove(design, timeout)
     pairs = 1 << (design.bits_a + design.bits_b)
     return [VerifyResult("formal", "yosys-sat", pairs, 0, seconds, True,
                          detail="SAT proof: miter of RTL and behavioural reference")]

@@ -59,7 +59,8 @@ def expand_sims(sim: str) -> list[str]:
 
 
 def verify_design(design: Design, sim: str = "both", method: str | None = None,
-                  samples: int = 100_000, seed: int = 1) -> list[VerifyResult]:
+                  samples: int = 100_000, seed: int = 1,
+                  timeout: float | None = None) -> list[VerifyResult]:
     if design.family == "systolic":  # arrays have their own cocotb test (axhw.systolic.verify)
         from .systolic.verify import verify_array  # noqa: PLC0415
 
@@ -70,7 +71,13 @@ def verify_design(design: Design, sim: str = "both", method: str | None = None,
     if method not in METHODS:
         raise AxhwError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
     module, fn = METHODS[method].split(":")
-    return getattr(importlib.import_module(module), fn)(design, expand_sims(sim), samples, seed)
+    extra = {}
+    if timeout is not None:  # only the formal proof has a time limit
+        if method != "formal":
+            raise AxhwError("--timeout applies to --method formal only")
+        extra["timeout"] = timeout
+    return getattr(importlib.import_module(module), fn)(design, expand_sims(sim), samples, seed,
+                                                        **extra)
 
 
 def _run(design: Design, sims, index: np.ndarray, method: str, exhaustive: bool):

@@ -27,10 +27,13 @@ def format_result(r) -> str:
               help="Default: cocotb on every pair up to 2^16 pairs, else exhaustive.")
 @click.option("--samples", default=100_000, show_default=True, help="Pairs for --method random.")
 @click.option("--seed", default=1, show_default=True, help="Seed for --method random.")
-def verify(design_json, sim, method, samples, seed):
+@click.option("--timeout", default=None, type=click.FloatRange(min=1),
+              help="Seconds allowed for --method formal (default 600).")
+def verify(design_json, sim, method, samples, seed, timeout):
     """Check the design's RTL against its golden model; exit 0 only if everything matches."""
     design = load_design(design_json)
-    results = verify_design(design, sim=sim, method=method, samples=samples, seed=seed)
+    results = verify_design(design, sim=sim, method=method, samples=samples, seed=seed,
+                            timeout=timeout)
     click.echo(f"{design.top}: {design.bits_a}x{design.bits_b} "
                f"{'signed' if design.signed else 'unsigned'} {design.family}")
     for r in results:

@@ -157,6 +157,25 @@ def test_bit_linear_flags():
     assert make("bam", 8, h=1, v=3).bit_linear and make("masked", 8, mask="1").bit_linear
 
 
+def test_bit_linear_flag_matches_the_emulators_fit():
+    """bit_linear=True must mean the LUT is a fixed sum of AND bits plus a constant (the
+    emulator's fit succeeds on the whole table); CCT/VCT's final floor breaks that."""
+    from axhw.emu.bitlinear import fit_bit_linear
+    from axhw.golden import golden_lut
+
+    for spec in (make("bam", 6, signed=True, h=2, v=7, row_operand="a"),
+                 make("masked", 6, 4, signed=True, mask="0x3c0f3f", compensation="constant"),
+                 make("truncated", 6, signed=True, cut=7, correction="constant"),
+                 make("truncated", 6, 5, signed=True, mode="operand", cut=2),
+                 make("truncated", 6, mode="cct", out_bits=6, guard=2),
+                 make("truncated", 6, mode="vct", out_bits=6, guard=1)):
+        if spec.bit_linear:
+            fit_bit_linear(golden_lut(spec))
+        else:
+            with pytest.raises(AxhwError, match="not bit-linear"):
+                fit_bit_linear(golden_lut(spec))
+
+
 # -- §6.4 operand truncation --------------------------------------------------------------
 @pytest.mark.parametrize("na,nb,signed", [(6, 6, False), (6, 6, True), (7, 4, True)])
 def test_operand_truncation(na, nb, signed):

@@ -60,12 +60,11 @@ class TruncatedMultiplier(Multiplier):
         check_choice("tree", self.tree, TREES)
         width = self.bits_a + self.bits_b
         if self.mode in FULL_WIDTH_MODES:
-            check(self.cut is not None, f"mode={self.mode} needs cut=t")
-            if self.mode == "column":
-                check_range("cut", self.cut, 1, width - 2)
-            else:
-                check_range("cut", self.cut, 1, min(self.bits_a, self.bits_b) - 1)
-                check(self.correction == "none", "correction=constant applies to mode=column only")
+            hi = width - 2 if self.mode == "column" else min(self.bits_a, self.bits_b) - 1
+            check(self.cut is not None, f"mode={self.mode} needs cut=t (1..{hi})")
+            check_range("cut", self.cut, 1, hi)
+            check(self.mode == "column" or self.correction == "none",
+                  "correction=constant applies to mode=column only")
             check(self.guard == 0, "guard applies to mode=cct|vct only")
             check(self.out_bits in (None, width), f"out_bits applies to mode=cct|vct only "
                   f"(mode={self.mode} has the full {width}-bit port)")

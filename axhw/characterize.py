@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .activity import Activity, operand_vectors, switching_activity
+from .activity import Activity, operand_vectors, port_bit_names, switching_activity
 from .design import Design
 from .errors import AxhwError, ToolError
-from .golden import port_value, to_raw, to_value
 from .fileio import cache_root, ensure_dir, sha256_file, sha256_text, write_json
+from .golden import port_value, to_raw, to_value
 from .pdk import Library
 from .sta import LOAD_INVERTERS, sta
 from .synth import FLOWS, synthesize
@@ -51,10 +51,8 @@ def tool_versions() -> dict[str, str]:
             "opensta": opensta.version(), "axhw": __version__}
 
 
-def input_port_names(design: Design, synthesis) -> list[str]:
+def input_port_names(synthesis) -> list[str]:
     """OpenSTA names of the design's input port bits (single-bit after ``splitnets -ports``)."""
-    from .activity import port_bit_names
-
     data = json.loads(Path(synthesis.netlist_json).read_text())
     return list(port_bit_names(data, synthesis.top).values())
 
@@ -107,6 +105,11 @@ def check_clock(clock_ns: float) -> float:
 def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLOCK_NS,
                  vectors: int = DEFAULT_VECTORS, seed: int = DEFAULT_SEED,
                  activity_file: str | Path | None = None, use_cache: bool = True) -> dict:
+    if design.family == "systolic":  # clocked array: sequential flow, GEMM workload activity
+        from .systolic.characterize import characterize_array  # noqa: PLC0415
+
+        return characterize_array(design, library, clock_ns, vectors, seed, activity_file,
+                                  use_cache)
     clock_ns = check_clock(clock_ns)
     a_raw, b_raw = operand_vectors(design, vectors, seed, activity_file)  # validates the file
     options = {"clock_ns": clock_ns, "vectors": len(a_raw),
@@ -130,7 +133,7 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
     syn = synthesize(design.verilog_path, design.top, library, clock_ns, workdir)
     act: Activity = switching_activity(syn, library, design.ports, a_raw, b_raw)
     check_mapping(design, a_raw, b_raw, act.outputs, syn.log)
-    timing = sta(syn, library, clock_ns, input_port_names(design, syn), activity=act)
+    timing = sta(syn, library, clock_ns, input_port_names(syn), activity=act)
     ppa_s = time.perf_counter() - t0
     metrics = design_metrics(design)
     final = _keep_run(workdir, runs / key)

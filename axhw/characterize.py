@@ -40,7 +40,7 @@ from .synth import FLOWS, synthesize
 from .tools import opensta
 
 # Bumped when the flow or the meaning of a result key changes (invalidates cached results).
-FLOW_VERSION = "1"
+FLOW_VERSION = "2"
 DEFAULT_CLOCK_NS = 10.0
 DEFAULT_VECTORS = 4096
 DEFAULT_SEED = 1
@@ -60,7 +60,7 @@ def input_port_names(synthesis) -> list[str]:
 def _cache_key(design: Design, library: Library, options: dict, versions: dict) -> str:
     templates = [(FLOWS / n).read_text() for n in ("synth.ys.tmpl", "sta.tcl.tmpl")]
     fields = [FLOW_VERSION, design.verilog_path.read_text(errors="replace"), design.top,
-              ",".join(design.ports), library.pdk, library.sha256,
+              ",".join(design.ports), library.pdk, library.sha256, ",".join(library.dont_use),
               json.dumps(options, sort_keys=True), json.dumps(versions, sort_keys=True), *templates]
     return sha256_text("\0".join(map(str, fields)))[:32]
 

@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from functools import cached_property
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class PdkSpec:
     corner: str
     patterns: tuple[str, ...]           # every pattern must match at least one file in <root>/<name>
     system_paths: tuple[str, ...] = ()  # files installed by a system package (used without a root)
+    dont_use: tuple[str, ...] = ()      # cell name globs kept out of synthesis
 
 
 PDKS: dict[str, PdkSpec] = {
@@ -54,7 +56,10 @@ PDKS: dict[str, PdkSpec] = {
     "asap7": PdkSpec("asap7", "ASAP7 7.5-track RVT (SIMPLE, AO, OA, INVBUF, SEQ)", "TT, 0.7 V, 25 C",
                      tuple(f"asap7sc7p5t_{kind}_RVT_TT_*.lib*"
                            for kind in ("SIMPLE", "AO", "OA", "INVBUF", "SEQ"))),
-    "sky130hd": PdkSpec("sky130hd", "SkyWater sky130_fd_sc_hd", "tt, 1.8 V, 25 C", ("*.lib*",)),
+    # As OpenROAD's sky130hd platform: probe cells carry metal on every layer, lpflow cells
+    # (isolation, keep-alive power) are for multi-power-domain designs.
+    "sky130hd": PdkSpec("sky130hd", "SkyWater sky130_fd_sc_hd", "tt, 1.8 V, 25 C", ("*.lib*",),
+                        dont_use=("sky130_fd_sc_hd__probe*", "sky130_fd_sc_hd__lpflow_*")),
     "osu018": PdkSpec("osu018", "OSU 0.18 um standard cells (qflow)", "typical, 1.8 V, 25 C",
                       ("*.lib*",), ("/usr/share/qflow/tech/osu018/osu018_stdcells.lib",)),
 }
@@ -202,6 +207,13 @@ class Library:
     facts: tuple[dict, ...]     # per file, in the file's own units
 
     @property
+    def dont_use(self) -> tuple[str, ...]:
+        """Cell name globs synthesis must avoid (the PDK's list; dont_use cells of the files
+        are marked in ``cells``)."""
+        spec = PDKS.get(self.pdk)
+        return spec.dont_use if spec else ()
+
+    @property
     def time_unit_ns(self) -> float:
         return self.facts[0]["units"]["time_s"] * 1e9
 
@@ -221,7 +233,8 @@ class Library:
             cap = f["units"]["cap_f"] * 1e15
             leak = f["units"]["leakage_w"] * 1e3
             for name, c in f["cells"].items():
-                out[name] = {**c, "inputs": {p: v * cap for p, v in c["inputs"].items()},
+                dont_use = c["dont_use"] or any(fnmatchcase(name, p) for p in self.dont_use)
+                out[name] = {**c, "dont_use": dont_use, "inputs": {p: v * cap for p, v in c["inputs"].items()},
                              "leakage_mw": None if c["leakage"] is None else c["leakage"] * leak}
         return out
 

@@ -62,14 +62,15 @@ def synthesize(verilog: Path, top: str, library: Library, clock_ns: float, workd
     buf_cell, buf_in, buf_out = library.buffer
     hi, lo = library.tie_hi, library.tie_lo
     # Without tie cells (osu018) constants stay literal 1'b0/1'b1 pins: OpenSTA reads those.
+    dont_use = "".join(f" -dont_use {q(p)}" for p in library.dont_use)
     hilomap = (f"hilomap -hicell {hi[0]} {hi[1]} -locell {lo[0]} {lo[1]}" if hi and lo else "")
     script = flow_template("synth.ys.tmpl").substitute(
         read_liberty="\n".join(f"read_liberty -lib {q(f)}" for f in libs),
         verilog=q(verilog), top=top,
-        dfflibmap=("dfflibmap " + " ".join(f"-liberty {q(f)}" for f in libs)
+        dfflibmap=("dfflibmap " + " ".join(f"-liberty {q(f)}" for f in libs) + dont_use
                    if map_flops and library.has_flops else ""),
         delay_ps=f"{clock_ns * 1000:.0f}",
-        abc_liberty=" ".join(f"-liberty {q(f)}" for f in libs),
+        abc_liberty=" ".join(f"-liberty {q(f)}" for f in libs) + dont_use,
         hilomap=hilomap,
         buffer=f"{buf_cell} {buf_in} {buf_out}",
         stat_json=q(workdir / "stat.json"),

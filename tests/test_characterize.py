@@ -127,6 +127,7 @@ def test_sky130hd(designs):
     check_consistent(r)
     lo, hi = EXACT8_AREA["sky130hd"]
     assert lo < r["area_um2"] < hi and r["leakage_mw"] > 0
+    assert not [c for c in r["cell_counts"] if "lpflow" in c or "probe" in c]  # PDK dont_use
 
 
 def test_asap7_ps_units_end_to_end(designs):

@@ -92,6 +92,8 @@ def test_sky130_pf_to_ff():
         pin_cap(block, "A") * 1000.0)
     assert lib.tie_hi == ("sky130_fd_sc_hd__conb_1", "HI")
     assert lib.tie_lo == ("sky130_fd_sc_hd__conb_1", "LO")
+    assert lib.cells["sky130_fd_sc_hd__lpflow_isobufsrc_1"]["dont_use"]  # the PDK's list
+    assert not lib.cells["sky130_fd_sc_hd__nand2_1"]["dont_use"]
 
 
 def test_nangate45_units_and_roles():

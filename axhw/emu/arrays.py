@@ -87,8 +87,9 @@ def wrap_device(out, like_kind: str, like=None):
     if like_kind == "torch":
         import torch
 
-        return torch.as_tensor(out, device=like.device if like.device.type == "cuda" else "cuda")\
-            if like.device.type == "cuda" else torch.from_numpy(out.copy_to_host())
+        if like.device.type == "cuda":
+            return torch.as_tensor(out, device=like.device)
+        return torch.from_numpy(out.copy_to_host())
     if like_kind == "device":
         return out
     return out.copy_to_host()

@@ -157,7 +157,7 @@ def choose_engine(form: BitLinearForm, cuda: bool, engine: str | None) -> str:
             raise AxhwError(f"engine {engine!r} cannot hold this design's GEMM operands exactly "
                             f"(|A| <= {amax}, |B| <= {bmax})")
         return engine
-    order = ("int8", "fp16", "fp32", "fp64") if cuda else ("fp32", "fp64")
+    order = ("int8", "fp16", "fp32", "fp64") if cuda else ("int8", "fp32", "fp64")
     for e in order:
         if _fits(form, e):
             return e
@@ -224,8 +224,10 @@ _TORCH_DTYPE = {"int8": "int8", "fp16": "float16", "fp32": "float32", "fp64": "f
 
 
 class _Tables:
-    """The form's per-code tables as torch tensors, operands already in the engine's dtype (so a
-    gather yields GEMM-ready operands), cached per form, device and engine."""
+    """The form's per-code tables as torch tensors, cached per form, device and engine: one 1-D
+    table per term (1-D index_select is an order of magnitude faster than gathering rows), the
+    operands already in the engine's dtype so a gather yields GEMM-ready operands, plus float32
+    copies of the A side (conv unfolds in float32)."""
 
     _cache: dict = {}
 
@@ -237,8 +239,13 @@ class _Tables:
         hit = cls._cache.get(key)
         if hit is None or hit[0] is not form:
             dt = getattr(torch, _TORCH_DTYPE[engine])
-            t = {"A": torch.as_tensor(form.amat, dtype=dt, device=device),
-                 "B": torch.as_tensor(form.bmat, dtype=dt, device=device),
+
+            def columns(m, dtype):
+                return [torch.as_tensor(np.ascontiguousarray(c), dtype=dtype, device=device)
+                        for c in m.T]
+
+            t = {"A": columns(form.amat, dt), "B": columns(form.bmat, dt),
+                 "Af": columns(form.amat, torch.float32),
                  "ua": torch.as_tensor(form.ua, device=device) if form.ua.any() else None,
                  "vb": torch.as_tensor(form.vb, device=device) if form.vb.any() else None}
             hit = cls._cache[key] = (form, t)
@@ -274,9 +281,10 @@ def _matmul_codes(a, b, form: BitLinearForm, engine: str):
     acc = _acc_dtype(form, K)
     out = torch.zeros((M, N), dtype=acc, device=a.device) if R == 0 else None
     if R:
-        A = t["A"].index_select(0, a.reshape(-1)).reshape(M, K * R)  # col k*R+r: A_r[a[m, k]]
-        B = t["B"].index_select(0, b.reshape(-1)).reshape(K, N, R)
-        B = B.permute(0, 2, 1).reshape(K * R, N)  # row k*R+r: B_r[b[k, n]]
+        # GEMM depth r*K + k: A (M, R*K) = [A_0[a] | A_1[a] | ...], B (R*K, N) stacked alike.
+        af, bf = a.reshape(-1), b.reshape(-1)
+        A = torch.cat([c.index_select(0, af).reshape(M, K) for c in t["A"]], dim=1)
+        B = torch.cat([c.index_select(0, bf).reshape(K, N) for c in t["B"]], dim=0)
         chunk = _chunk(form, engine)
         for s in range(0, K * R, chunk):
             part = _mm(A[:, s:s + chunk], B[s:s + chunk], engine).to(acc)
@@ -349,20 +357,22 @@ def bitlinear_conv2d(x, w, form: BitLinearForm, stride=1, padding=0, dilation=1,
     acc = _acc_dtype(form, K)
     xp = F.pad(tx, (p[1], p[1], p[0], p[0]), value=pad_code)  # codes, so padding maps like data
 
-    def unfold(table, dtype):
-        """table[xp] as channels (c, r), unfolded: (N, C*R'*KH*KW, L) in dtype."""
-        v = table.index_select(0, xp.reshape(-1)).reshape(xp.shape + (-1,))
-        v = v.permute(0, 1, 4, 2, 3).reshape(N, -1, xp.shape[2], xp.shape[3]).to(dtype)
-        return F.unfold(v, (KH, KW), dilation=d, stride=s)
+    def unfold(tables, dtype):
+        """tables[r][xp] as channels (c, r), unfolded: (N, C*R'*KH*KW, L) in dtype."""
+        xf = xp.reshape(-1)
+        v = torch.stack([c.index_select(0, xf).reshape(xp.shape).to(dtype) for c in tables], 2)
+        return F.unfold(v.reshape(N, -1, xp.shape[2], xp.shape[3]), (KH, KW), dilation=d,
+                        stride=s)
 
     out = torch.zeros((O, N * L), dtype=acc, device=tx.device)
     if R:
         # float32 carries the operands exactly through unfold (|A| < 2^24); no integer unfold.
-        cols = unfold(t["A"], torch.float32)
-        colsT = torch.empty((cols.shape[1], N * L), dtype=t["A"].dtype, device=tx.device)
+        cols = unfold(t["Af"], torch.float32)
+        colsT = torch.empty((cols.shape[1], N * L), dtype=t["A"][0].dtype, device=tx.device)
         colsT.view(cols.shape[1], N, L).copy_(cols.permute(1, 0, 2))  # cast + transpose, 1 pass
-        wB = t["B"].index_select(0, tw.reshape(-1)).reshape(O, Cg, KH, KW, R)
-        wB = wB.permute(0, 1, 4, 2, 3).reshape(O, Cg * R * KH * KW)
+        wf = tw.reshape(-1)
+        wB = torch.stack([c.index_select(0, wf).reshape(O, Cg, KH, KW) for c in t["B"]], 2)
+        wB = wB.reshape(O, Cg * R * KH * KW)  # (o, c, r, ky, kx) like the unfolded rows
         kg, chunk = Cg * R * KH * KW, _chunk(form, eng)
         for g in range(groups):
             for c0 in range(0, kg, chunk):
@@ -371,7 +381,7 @@ def bitlinear_conv2d(x, w, form: BitLinearForm, stride=1, padding=0, dilation=1,
                                                 colsT[g * kg + c0:g * kg + c1], eng).to(acc)
     out = out.reshape(O, N, L).permute(1, 0, 2).contiguous()  # (N, O, L)
     if t["ua"] is not None:  # Σ over each window of U[x]: float64 is exact here (< 2^53)
-        rows = unfold(t["ua"][:, None], torch.float64).reshape(N, groups, K, L).sum(2)
+        rows = unfold([t["ua"]], torch.float64).reshape(N, groups, K, L).sum(2)
         out += rows.to(acc).repeat_interleave(Og, dim=1)
     col = torch.full((O,), K * form.const, dtype=acc, device=tx.device)
     if t["vb"] is not None:

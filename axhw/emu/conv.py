@@ -87,8 +87,8 @@ def lut_conv2d(x, w, lut, stride=1, padding=0, dilation=1, groups: int = 1, *, l
     from . import cpu
 
     xh, wh = arrays.to_host(x), arrays.to_host(w)
-    check_codes("x", x, luts.bits_a, xh)
-    check_codes("w", w, luts.bits_b, wh)
+    check_codes("x", xh, luts.bits_a)
+    check_codes("w", wh, luts.bits_b)
     index = None
     if lut_index is not None:
         index = expand_conv_index(arrays.to_host(lut_index), wshape)

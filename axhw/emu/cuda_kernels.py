@@ -203,6 +203,8 @@ def _device(x):
 
 
 def _launch(luts: LutStack, x, w, idx, geo, out_shape, acc_dtype, groups: int):
+    if luts.table.size > 2**31 - 1:  # the kernel's table offsets are int32
+        raise AxhwError(f"LUT stack of {luts.table.size} entries is too large for the CUDA kernel")
     table = luts.device_table()
     out = cuda.device_array(out_shape, dtype=acc_dtype)
     flag = cuda.to_device(np.zeros(1, np.int32))

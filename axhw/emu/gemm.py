@@ -49,10 +49,6 @@ def gpu_present() -> bool:
     return not config.ENABLE_CUDASIM and cuda_kernels.cuda.is_available()
 
 
-def index_shape_ok(shape: tuple[int, ...], k: int, n: int) -> bool:
-    return shape in ((n,), (k, n))
-
-
 def lut_matmul(a, b, lut, lut_index=None, *, backend: str | None = None):
     """``C[..., n] = Σ_k lut[a[..., k], b[k, n]]`` over raw operand codes, exact integers.
 
@@ -77,7 +73,7 @@ def lut_matmul(a, b, lut, lut_index=None, *, backend: str | None = None):
                         f"({N},) or ({K}, {N})")
     if ishape is not None:
         arrays.require_int("lut_index", lut_index)
-        if not index_shape_ok(ishape, K, N):
+        if ishape not in ((N,), (K, N)):
             raise AxhwError(f"lut_matmul: lut_index shape {ishape} must be ({N},) per output "
                             f"column or ({K}, {N}) per element of b")
     arrays.require_int("a", a)
@@ -99,8 +95,8 @@ def matmul_host(a: np.ndarray, b: np.ndarray, luts: LutStack, index: np.ndarray 
     """CPU backend on host arrays (a: M x K, b: K x N, index None / (N,) / (K, N))."""
     from . import cpu
 
-    check_codes("a", a, luts.bits_a, a)
-    check_codes("b", b, luts.bits_b, b)
+    check_codes("a", a, luts.bits_a)
+    check_codes("b", b, luts.bits_b)
     check_index("lut_index", index, luts.count)
     if index is not None and index.ndim == 1:
         index = index[None, :]

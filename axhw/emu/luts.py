@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import AxhwError
-from .arrays import dtype_of, require_int, shape_of, to_host
+from .arrays import dtype_of, shape_of, to_host
 
 INT32_MAX = 2**31 - 1
 
@@ -79,11 +79,9 @@ def prepare_luts(luts) -> LutStack:
     return LutStack(table=table, count=host.shape[0], bits_a=bits_a, bits_b=bits_b, maxabs=maxabs)
 
 
-def check_codes(name: str, x, bits: int, host: np.ndarray | None) -> None:
-    """Integer dtype always; value range 0..2^bits-1 when a host copy is at hand (GPU kernels flag
-    out-of-range codes themselves)."""
-    require_int(name, x)
-    if host is not None and host.size:
+def check_codes(name: str, host: np.ndarray, bits: int) -> None:
+    """Host codes must lie in 0..2^bits-1 (GPU kernels flag out-of-range codes themselves)."""
+    if host.size:
         lo, hi = int(host.min()), int(host.max())
         if lo < 0 or hi >= 1 << bits:
             raise AxhwError(f"{name} holds raw codes outside 0..{(1 << bits) - 1} "

@@ -81,7 +81,7 @@ def or_array_netlist(bits: int, approx_cols: int) -> str:
         for j in range(bits):
             lines.append(f"  wire pp_{i}_{j} = A[{j}] & B[{i}];")
             cols[i + j].append(f"pp_{i}_{j}")
-    n = 0
+    n, zero = 0, "1'b0"
     for c in range(2 * bits):
         col = cols[c]
         if c < approx_cols:
@@ -89,7 +89,7 @@ def or_array_netlist(bits: int, approx_cols: int) -> str:
             continue
         while len(col) > 1:  # ripple of full/half adders, carries into the next column
             x, y, *rest = col
-            z = rest.pop(0) if rest else "1'b0"
+            z = rest.pop(0) if rest else zero
             s, k = f"s{n}", f"k{n}"
             n += 1
             lines += [f"  wire {s} = {x} ^ {y} ^ {z};",
@@ -97,7 +97,7 @@ def or_array_netlist(bits: int, approx_cols: int) -> str:
             col[:] = rest + [s]
             if c + 1 < 2 * bits:
                 cols[c + 1].append(k)
-        lines.append(f"  assign O[{c}] = {col[0] if col else "1'b0"};")
+        lines.append(f"  assign O[{c}] = {col[0] if col else zero};")
     return "\n".join(lines + ["endmodule", ""])
 
 

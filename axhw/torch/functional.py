@@ -17,11 +17,9 @@ from ..emu import lut_conv2d, lut_matmul
 from ..emu.conv import expand_conv_index
 from ..emu.luts import prepare_luts
 from .gradients import operand_gradient_tables
+from .kernels import lut_backward
 from .multipliers import LayerMultipliers
 from .quant import codes, qmax, quantize
-
-GATHER_ELEMENTS = 1 << 22  # products gathered per backward chunk (bounds the memory)
-
 
 class LutOp:
     """One layer's multipliers prepared for the kernels, plus its backward setting."""
@@ -38,8 +36,8 @@ class LutOp:
         tables = [operand_gradient_tables(lut.table, lut.signed, mode, half_window, code_quirk)
                   for lut in self.mults.luts]  # validates mode / half_window first
         self.gradient = mode
-        self.grad_a = torch.from_numpy(np.stack([t[0] for t in tables]).reshape(-1)).float()
-        self.grad_b = torch.from_numpy(np.stack([t[1] for t in tables]).reshape(-1)).float()
+        self.grad_a = np.ascontiguousarray(np.stack([t[0] for t in tables]).reshape(-1))
+        self.grad_b = np.ascontiguousarray(np.stack([t[1] for t in tables]).reshape(-1))
 
     def quant(self, x: torch.Tensor, scale: torch.Tensor):
         """(integer values, raw codes, straight-through mask) of x at `scale`."""
@@ -53,19 +51,17 @@ class LutOp:
         return off if index is None else off + index.to(torch.int64) * (self.side * self.side)
 
     def gather_backward(self, ca: torch.Tensor, boff: torch.Tensor, gp: torch.Tensor):
-        """dL/dqa[m,k] = Σ_n gp[m,n] Ga[a,b], dL/dqb[k,n] = Σ_m gp[m,n] Gb[a,b] (a: M x K codes)."""
+        """dL/dqa[m,k] = Σ_n gp[m,n] Ga[a,b], dL/dqb[k,n] = Σ_m gp[m,n] Gb[a,b] (a: M x K codes).
+
+        Runs on the host (numba); tensors on another device are copied there and back."""
         M, K = ca.shape
         N = boff.shape[1]
-        ga, gb = self.grad_a.to(gp.dtype), self.grad_b.to(gp.dtype)
-        grad_a = gp.new_empty(M, K)
-        grad_b = gp.new_zeros(K, N)
-        rows = max(1, GATHER_ELEMENTS // max(1, K * N))
-        for m0 in range(0, M, rows):
-            idx = ca[m0:m0 + rows, :, None] * self.side + boff[None]
-            g = gp[m0:m0 + rows, None, :]
-            grad_a[m0:m0 + rows] = (ga[idx] * g).sum(-1)
-            grad_b += (gb[idx] * g).sum(0)
-        return grad_a, grad_b
+        grad_a, grad_b = np.empty((M, K)), np.zeros((K, N))
+        lut_backward(np.ascontiguousarray(ca.cpu().numpy()), np.ascontiguousarray(boff.cpu().numpy()),
+                     self.grad_a, self.grad_b, np.int64(self.side),
+                     np.ascontiguousarray(gp.detach().cpu().numpy(), dtype=np.float64), grad_a, grad_b)
+        like = dict(dtype=gp.dtype, device=gp.device)
+        return torch.from_numpy(grad_a).to(**like), torch.from_numpy(grad_b).to(**like)
 
 
 def _dequant(c: torch.Tensor, scale: torch.Tensor, dtype) -> torch.Tensor:
@@ -123,13 +119,22 @@ class LutConv2d(torch.autograd.Function):
         return grad_qx / sx * mx, grad_qw / sw.view(-1, 1, 1, 1) * mw, None, None, None, None
 
 
+def _im2col_codes(cx: torch.Tensor, kernel, stride, padding, dilation) -> torch.Tensor:
+    """(B, C*KH*KW, L) windows of integer codes as strided views (zero padding = code 0)."""
+    (KH, KW), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    x = F.pad(cx, (pw, pw, ph, ph))
+    win = x.unfold(2, dh * (KH - 1) + 1, sh).unfold(3, dw * (KW - 1) + 1, sw)[..., ::dh, ::dw]
+    B, C, OH, OW = win.shape[:4]
+    return win.permute(0, 1, 4, 5, 2, 3).reshape(B, C * KH * KW, OH * OW)
+
+
 def _conv_gather_backward(op: LutOp, cx, cw, gp, geometry):
     """LUT-difference backward of a convolution: im2col of the codes, gather per group, col2im."""
     stride, padding, dilation, groups = geometry
     O, Cg, KH, KW = cw.shape
     B, C, H, W = cx.shape
     Og, Kg = O // groups, Cg * KH * KW
-    cols = F.unfold(cx.to(torch.float64), (KH, KW), dilation, padding, stride).to(torch.int64)
+    cols = _im2col_codes(cx, (KH, KW), stride, padding, dilation)
     L = cols.shape[-1]
     index = None
     if op.index is not None:

@@ -191,7 +191,7 @@ def load_input(path: Path | str | None = None, verilog: Path | str | None = None
 
 
 _OPTIONS = [
-    click.argument("design_input", metavar="INPUT", required=False,
+    click.argument("design_input", metavar="[INPUT]", required=False,
                    type=click.Path(dir_okay=False)),
     click.option("--verilog", type=click.Path(dir_okay=False),
                  help="External Verilog file (instead of a design JSON)."),

@@ -27,6 +27,9 @@ FAMILIES = [
     ("truncated", 8, False, {"mode": "cct", "out_bits": 8, "guard": 3}),      # fixed width
     ("bam", 8, False, {"h": 2, "v": 6}),
     ("exact", 6, True, {"encoding": "booth"}),
+    ("rounded", 8, False, {"mode": "roba"}),
+    ("roup", 8, True, {"perforate": 1, "round": 4}),
+    ("masked", 6, False, {"drop_columns": (0, 1), "compensation": "constant"}),
 ]
 
 

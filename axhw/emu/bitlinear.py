@@ -294,7 +294,7 @@ def _matmul_codes(a, b, form: BitLinearForm, engine: str):
     col = K * form.const
     if t["vb"] is not None:
         col = t["vb"].index_select(0, b.reshape(-1)).reshape(K, N).sum(0, dtype=acc) + col
-    return out.add_(col)
+    return out.add_(col) if isinstance(col, torch.Tensor) or col else out
 
 
 def _result(out, form: BitLinearForm, k: int, kind: str):

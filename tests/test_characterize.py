@@ -208,3 +208,27 @@ def test_clocked_design_api(tmp_path):
     t = sta(syn, lib, 5.0, ports, clock_port="clk")
     # reg -> 4x4 multiplier -> reg: clock-to-Q + logic + setup, more than one gate delay
     assert 0.5 < t.delay_ns < 5.0 and t.total_mw > t.leakage_mw > 0
+
+
+def test_activity_statistics(designs, tmp_path):
+    """Uniform operands: every input bit toggles half the time and is 1 half the time; product
+    bit p[0] = a0 & b0 is 1 a quarter of the time and toggles 2 * 1/4 * 3/4 of the periods."""
+    import json as _json
+
+    from axhw.activity import operand_vectors, switching_activity
+    from axhw.synth import synthesize
+
+    d, lib = designs["exact8"], library("osu018")
+    syn = synthesize(d.verilog_path, d.top, lib, 10.0, tmp_path)
+    a, b = operand_vectors(d, 20_000, 5)
+    act = switching_activity(syn, lib, d.ports, a, b)
+    assert act.vectors == 20_000 and len(act.ports) == 16
+    for toggle, duty in act.ports.values():
+        assert toggle == pytest.approx(0.5, abs=0.02) and duty == pytest.approx(0.5, abs=0.02)
+    module = _json.loads(syn.netlist_json.read_text())["modules"][d.top]
+    p0 = module["ports"]["p"]["bits"][0]
+    (pin,) = [f"{name}/{p}" for name, c in module["cells"].items()
+              for p, bits in c["connections"].items()
+              if c["port_directions"][p] == "output" and bits == [p0]]
+    toggle, duty = act.pins[pin]
+    assert duty == pytest.approx(0.25, abs=0.02) and toggle == pytest.approx(0.375, abs=0.02)

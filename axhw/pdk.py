@@ -234,7 +234,8 @@ class Library:
             leak = f["units"]["leakage_w"] * 1e3
             for name, c in f["cells"].items():
                 dont_use = c["dont_use"] or any(fnmatchcase(name, p) for p in self.dont_use)
-                out[name] = {**c, "dont_use": dont_use, "inputs": {p: v * cap for p, v in c["inputs"].items()},
+                out[name] = {**c, "dont_use": dont_use,
+                             "inputs": {p: v * cap for p, v in c["inputs"].items()},
                              "leakage_mw": None if c["leakage"] is None else c["leakage"] * leak}
         return out
 

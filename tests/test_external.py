@@ -4,6 +4,7 @@ metrics, --signed/--ports/--out-shift, and one-line errors without partial files
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -75,25 +76,39 @@ TWO_OUTPUTS = "module m2(input [3:0] a, input [3:0] b, output [7:0] p, output q)
               "assign p = a * b; assign q = 0;\nendmodule\n"
 
 
-@pytest.mark.parametrize("source,args,message", [
-    ("module bad(a, b; endmodule\n", [], "syntax error"),
-    (THREE_INPUTS, [], "3 inputs"),
-    (TWO_OUTPUTS, [], "2 outputs"),
-    (THREE_INPUTS, ["--ports", "a,b,p"], "ports besides"),
-    (TWO_OUTPUTS, ["--ports", "a,b,x"], "no port 'x'"),
-    (TWO_OUTPUTS, ["--ports", "a,p,q"], "not an input"),
-    (FIXTURE, ["--bits", "4"], "--bits 4 does not match port A"),
-    (FIXTURE, ["--bits", "8", "--bits-b", "6"], "--bits-b 6 does not match port B"),
-    (FIXTURE, ["--top", "nosuch"], "nosuch"),
-])
-def test_bad_external_inputs(cli, tmp_path, source, args, message):
+BAD_EXTERNAL = [
+    ("module bad(a, b; endmodule\n", {}, "syntax error"),
+    (THREE_INPUTS, {}, "3 inputs"),
+    (TWO_OUTPUTS, {}, "2 outputs"),
+    (THREE_INPUTS, {"ports": "a,b,p"}, "ports besides"),
+    (TWO_OUTPUTS, {"ports": "a,b,x"}, "no port 'x'"),
+    (TWO_OUTPUTS, {"ports": "a,p,q"}, "not an input"),
+    (FIXTURE, {"bits": 4}, "--bits 4 does not match port A"),
+    (FIXTURE, {"bits": 8, "bits_b": 6}, "--bits-b 6 does not match port B"),
+    (FIXTURE, {"top": "nosuch"}, "nosuch"),
+]
+
+
+def verilog_file(tmp_path, source) -> Path:
     if isinstance(source, Path):
-        path = source
-    else:
-        path = tmp_path / "x.v"
-        path.write_text(source)
+        return source
+    (tmp_path / "x.v").write_text(source)
+    return tmp_path / "x.v"
+
+
+@pytest.mark.parametrize("source,kwargs,message", BAD_EXTERNAL)
+def test_bad_external_inputs(tmp_path, source, kwargs, message):
+    with pytest.raises(AxhwError, match=re.escape(message)):
+        load_input(verilog=verilog_file(tmp_path, source), **kwargs)
+
+
+@pytest.mark.parametrize("case", [0, 1, 6])
+def test_bad_external_inputs_cli(cli, tmp_path, case):
+    """Through the CLI: one line, non-zero exit, no output file (not even a temporary one)."""
+    source, kwargs, message = BAD_EXTERNAL[case]
+    args = [x for k, v in kwargs.items() for x in (f"--{k.replace('_', '-')}", v)]
     out = tmp_path / "out.npy"
-    proc = cli("lut", "--verilog", path, *args, "-o", out)
+    proc = cli("lut", "--verilog", verilog_file(tmp_path, source), *args, "-o", out)
     assert_one_line_error(proc)
     assert message in proc.stderr
     assert not out.exists() and not list(tmp_path.glob(".out.npy*"))

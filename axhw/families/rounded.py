@@ -73,9 +73,8 @@ class RoundedMultiplier(Multiplier):
         if self._wide_operand_port:
             return ["unsigned operands round up to 2^n: the product reaches 2^(bits_a+bits_b), "
                     "so p has bits_a+bits_b+1 bits"]
-        if self.mode == "rad":
-            return ["signed B with odd bits_b is sign-extended to even width for its Booth rows"
-                    ] if self.bits_b % 2 else []
+        if self.mode == "rad" and self.bits_b % 2:
+            return ["odd bits_b: B is sign-extended to an even width for its Booth rows"]
         return []
 
     # -- golden models ---------------------------------------------------------------------------

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from axhw.design import write_design
 from axhw.errors import AxhwError
+from axhw.families import make
 from axhw.pdk import PDKS, find_liberty_files, load_library
 
 from conftest import assert_one_line_error
@@ -145,7 +147,7 @@ def test_registry_and_errors(tmp_path, monkeypatch):
     (["--pdk", "nangate45", "--pdk-root", "/nonexistent"], "does not exist"),
 ])
 def test_cli_library_errors_are_one_line(cli, tmp_path, args, expect):
-    design = cli("gen", "--type", "exact", "--bits", "4", "-o", tmp_path).stdout.strip()
+    design = write_design(make("exact", 4), tmp_path)
     proc = cli("characterize", design, *args)
     assert_one_line_error(proc)
     assert expect in proc.stderr

@@ -6,10 +6,20 @@ matmuls for LUT-emulated layers (axhw.emu kernels, exact integer accumulation);
 gradient. See docs/torch.md.
 """
 
-from .api import approx_layers, approximate, candidate_layers, finetune, set_gradient
-from .gradients import lut_difference_gradients
-from .multipliers import Lut, resolve
-from .quant import QuantConfig
+import os
+
+import numba
+
+# torch and numba each run an OpenMP pool; numba's workers spin after every emulator kernel and
+# starve torch's next ops (a digits-CNN forward measured ~15x slower). numba's workqueue layer
+# sleeps instead. Only when the user has not picked a layer (NUMBA_THREADING_LAYER).
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
+
+from .api import approx_layers, approximate, candidate_layers, finetune, set_gradient  # noqa: E402
+from .gradients import lut_difference_gradients  # noqa: E402
+from .multipliers import Lut, resolve  # noqa: E402
+from .quant import QuantConfig  # noqa: E402
 
 __all__ = ["Lut", "QuantConfig", "approx_layers", "approximate", "candidate_layers", "finetune",
            "lut_difference_gradients", "resolve", "set_gradient"]

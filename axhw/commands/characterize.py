@@ -70,5 +70,10 @@ def characterize(design, pdk, pdk_root, liberty, clock_ns, activity, vectors, se
                  use_cache=not no_cache)
     if output:
         write_json(output, result)
+    if design.family == "systolic":  # an array: PPA and energy per MAC, no error metrics
+        from ..systolic.characterize import format_array  # noqa: PLC0415
+
+        click.echo(json.dumps(result, indent=2) if as_json else format_array(result))
+        return
     click.echo(json.dumps(result, indent=2) if as_json
                else metrics_table(result) + "\n" + format_ppa(result))

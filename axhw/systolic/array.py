@@ -22,7 +22,8 @@ from ..golden import golden_lut, port_value, to_raw
 
 MAX_DIM = 64
 MAX_ACC_BITS = 62  # the Python models keep sums in int64
-PARAM_KEYS = ("rows", "cols", "acc_bits", "pipeline", "multiplier", "column_multipliers")
+PARAM_KEYS = ("rows", "cols", "acc_bits", "pipeline", "backpressure", "multiplier",
+              "column_multipliers")
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,12 @@ class SystolicArray:
     signed: bool = False
     acc_bits: int | None = None  # None: wide enough for `rows` products, never overflows
     pipeline: int = 0  # 1: a product register in every PE (+1 cycle latency)
+    backpressure: int = 1  # 1: valid/ready with global stall; 0: valid only, never stalls
 
     family = "systolic"
 
     def __post_init__(self):
-        for name in ("rows", "cols", "pipeline"):
+        for name in ("rows", "cols", "pipeline", "backpressure"):
             v = getattr(self, name)
             check(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer")
         check_range("rows", self.rows, 1, MAX_DIM)
@@ -47,6 +49,7 @@ class SystolicArray:
         check_range("bits_a", self.bits_a, MIN_BITS, MAX_BITS)
         check_range("bits_b", self.bits_b, MIN_BITS, MAX_BITS)
         check_range("pipeline", self.pipeline, 0, 1)
+        check_range("backpressure", self.backpressure, 0, 1)
         check(self.bits_a + self.bits_b <= 16,
               f"bits_a+bits_b={self.bits_a + self.bits_b} is too wide: the array models use "
               "product tables, valid is up to 16 operand bits in total")
@@ -128,11 +131,14 @@ class SystolicArray:
             name += f"_acc{self.acc_bits}"
         if self.pipeline:
             name += "_p1"
+        if not self.backpressure:
+            name += "_nobp"
         return name
 
     def params(self) -> dict[str, Any]:
         return {"rows": self.rows, "cols": self.cols, "acc_bits": self.acc_width,
                 "acc_signed": self.acc_signed, "pipeline": self.pipeline,
+                "backpressure": self.backpressure,
                 "latency": self.latency,
                 "column_multipliers": [m.top for m in self.multipliers]}
 
@@ -147,7 +153,8 @@ class SystolicArray:
         for key in ("rows", "cols"):
             if key not in kv:
                 raise AxhwError(f"type systolic needs -p {key}=N")
-        ints = {k: _int(k, kv[k]) for k in ("rows", "cols", "acc_bits", "pipeline") if k in kv}
+        ints = {k: _int(k, kv[k]) for k in ("rows", "cols", "acc_bits", "pipeline", "backpressure")
+                if k in kv}
         if "multiplier" in kv and "column_multipliers" in kv:
             raise AxhwError("give either -p multiplier=SPEC or -p column_multipliers=SPEC;SPEC;..., "
                             "not both")
@@ -162,7 +169,7 @@ class SystolicArray:
         muls = tuple(made[s] for s in specs)
         return cls(rows=ints["rows"], cols=ints["cols"], multipliers=muls, bits_a=bits_a,
                    bits_b=bits_b, signed=signed, acc_bits=ints.get("acc_bits"),
-                   pipeline=ints.get("pipeline", 0))
+                   pipeline=ints.get("pipeline", 0), backpressure=ints.get("backpressure", 1))
 
 
 def _int(key: str, raw: str) -> int:

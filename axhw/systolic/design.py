@@ -22,18 +22,26 @@ MULTIPLIER_DIR = "multipliers"
 
 
 def protocol(arr: SystolicArray) -> dict[str, Any]:
-    return {
+    flow = ({
         "handshake": "valid/ready on input and output; a transfer happens on a rising edge where "
-                     "valid and ready are both high",
+                     "valid and ready are both high; none happens while rst is high",
         "stall": "in_ready = out_ready | ~out_valid: while a result waits (out_valid & ~out_ready) "
                  "every activation, partial-sum and valid register holds",
-        "latency": f"a vector accepted at enabled edge t appears on out_data after {arr.latency} "
-                   "enabled edges (rows + cols + pipeline)",
+    } if arr.backpressure else {
+        "handshake": "valid only (backpressure=0): every edge takes in_data (a vector when "
+                     "in_valid); out_data holds a result in the cycles where out_valid is high and "
+                     "the consumer must take it then",
+    })
+    return {
+        **flow,
+        "latency": f"a vector accepted at edge t appears on out_data after {arr.latency} "
+                   "advancing edges (rows + cols + pipeline)",
         "throughput": "one vector per clock when out_ready stays high",
         "weights": "w_en writes row w_row of the stationary weights on the next edge, stall or "
                    "not; load a tile while no vector is in flight (results then use that tile)",
-        "reset": "synchronous, active high: clears every register (weights, data, valid); vectors "
-                 "in flight are dropped",
+        "reset": "synchronous, active high: clears the valid pipeline, so vectors in flight are "
+                 "dropped; weights and data registers are not reset (weights survive a reset; load "
+                 "every row before the first vector)",
         "bubbles": "an edge with in_ready & ~in_valid inserts a bubble; vectors never mix",
     }
 
@@ -93,7 +101,8 @@ def array_from_dict(d: dict[str, Any], where: str = "design") -> SystolicArray:
         arr = SystolicArray(rows=int(params["rows"]), cols=int(params["cols"]), multipliers=muls,
                             bits_a=int(d["bits_a"]), bits_b=int(d["bits_b"]),
                             signed=bool(d["signed"]), acc_bits=int(params["acc_bits"]),
-                            pipeline=int(params.get("pipeline", 0)))
+                            pipeline=int(params.get("pipeline", 0)),
+                            backpressure=int(params.get("backpressure", 1)))
     except (KeyError, TypeError, ValueError) as exc:
         raise AxhwError(f"{where}: malformed systolic array JSON ({type(exc).__name__}: {exc})") from None
     if arr.top != d.get("top"):

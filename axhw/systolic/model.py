@@ -45,6 +45,8 @@ class CycleModel:
         self.reset()
 
     def reset(self) -> None:
+        """Power-on state: every register 0 (the RTL's data registers have no reset: see
+        :meth:`step` for what ``rst`` clears)."""
         R, C = self.arr.rows, self.arr.cols
         self.weight = np.zeros((R, C), dtype=np.int64)
         self.act = np.zeros((R, C), dtype=np.int64)
@@ -58,7 +60,8 @@ class CycleModel:
         out_valid = self.valid[-1]
         data = tuple(int(chain[-1]) if chain else int(self.psum[-1, j])
                      for j, chain in enumerate(self.deskew))
-        return Outputs(out_valid, data, (not out_valid) or bool(out_ready))
+        ready = (not out_valid) or bool(out_ready) or not self.arr.backpressure
+        return Outputs(out_valid, data, ready)
 
     def _products(self) -> np.ndarray:
         cols = [lut[self.act[:, j], self.weight[:, j]] for j, lut in enumerate(self.arr.luts)]
@@ -68,8 +71,8 @@ class CycleModel:
              w_data=None, in_valid: bool = False, in_data=None, out_ready: bool = True) -> Outputs:
         """Apply one cycle's inputs; return the outputs seen during that cycle (before the edge)."""
         seen = self.outputs(out_ready)
-        if rst:
-            self.reset()
+        if rst:  # clears the valid pipeline only; weights and data hold
+            self.valid = [False] * self.arr.latency
             return seen
         arr = self.arr
         new_weight = self.weight.copy()
@@ -114,7 +117,7 @@ def stream(model: CycleModel, X: np.ndarray, rng: np.random.Generator | None = N
     results: list[tuple[int, ...]] = []
     sent = 0
     while len(results) < len(X):
-        ready = rng is None or rng.random() >= p_stall
+        ready = rng is None or rng.random() >= p_stall or not arr.backpressure
         offer = sent < len(X) and (rng is None or rng.random() >= p_bubble)
         seen = model.step(in_valid=offer, in_data=X[sent] if offer else None, out_ready=ready)
         if seen.out_valid and ready:

@@ -20,11 +20,13 @@ def port_list(arr: SystolicArray) -> list[dict]:
         {"name": "w_data", "dir": "input", "width": C * arr.bits_b,
          "role": f"weights of row w_row; column j at bits [j*{arr.bits_b} +: {arr.bits_b}]"},
         {"name": "in_valid", "dir": "input", "width": 1, "role": "in_data holds an activation vector"},
-        {"name": "in_ready", "dir": "output", "width": 1, "role": "the array takes in_data this cycle"},
+        *([{"name": "in_ready", "dir": "output", "width": 1,
+            "role": "the array takes in_data this cycle"}] if arr.backpressure else []),
         {"name": "in_data", "dir": "input", "width": R * arr.bits_a,
          "role": f"activations; row i at bits [i*{arr.bits_a} +: {arr.bits_a}]"},
         {"name": "out_valid", "dir": "output", "width": 1, "role": "out_data holds a result vector"},
-        {"name": "out_ready", "dir": "input", "width": 1, "role": "the consumer takes out_data this cycle"},
+        *([{"name": "out_ready", "dir": "input", "width": 1,
+            "role": "the consumer takes out_data this cycle"}] if arr.backpressure else []),
         {"name": "out_data", "dir": "output", "width": C * arr.acc_width,
          "role": f"results; column j at bits [j*{arr.acc_width} +: {arr.acc_width}]"
                  + (" (two's complement)" if arr.acc_signed else "")},
@@ -46,14 +48,23 @@ def _extend(acc: int, pb: int, shift: int, signed: bool) -> str:
     return "{" + ", ".join([f"{{{acc - pb - shift}{{{fill}}}}}", "p"] + zeros) + "}"
 
 
+def _enabled(statements: list[str], backpressure: int) -> list[str]:
+    """Register updates of one always block, under the stall enable when there is one."""
+    if not backpressure:
+        return [f"    {s}" for s in statements]
+    return ["    if (en) begin", *(f"      {s}" for s in statements), "    end"]
+
+
 def pe_module(arr: SystolicArray, name: str, mul) -> str:
     acc, ba, bb, pb = arr.acc_width, arr.bits_a, arr.bits_b, mul.out_bits
     term = "p_q" if arr.pipeline else "p_ext"
+    # Data registers have no reset (only the valid pipeline does): a reset net reaching every
+    # flip-flop would be the design's critical path in an unbuffered synthesis flow.
     lines = [
         f"// PE: activation register, stationary weight, {mul.top} multiplier, "
         + ("product register, " if arr.pipeline else "") + "partial-sum register",
         f"module {name}(",
-        "  input clk, input rst, input en, input w_we,",
+        "  input clk," + (" input en," if arr.backpressure else "") + " input w_we,",
         f"  input [{bb - 1}:0] w_in, input [{ba - 1}:0] a_in, input [{acc - 1}:0] s_in,",
         f"  output reg [{ba - 1}:0] a_out, output reg [{acc - 1}:0] s_out",
         ");",
@@ -66,16 +77,9 @@ def pe_module(arr: SystolicArray, name: str, mul) -> str:
         lines.append(f"  reg [{acc - 1}:0] p_q;")
     lines += [
         "  always @(posedge clk) begin",
-        "    if (rst) begin",
-        "      w <= 0; a_out <= 0; s_out <= 0;" + (" p_q <= 0;" if arr.pipeline else ""),
-        "    end else begin",
-        "      if (w_we) w <= w_in;",
-        "      if (en) begin",
-        "        a_out <= a_in;",
-        *(["        p_q <= p_ext;"] if arr.pipeline else []),
-        f"        s_out <= s_in + {term};",
-        "      end",
-        "    end",
+        "    if (w_we) w <= w_in;",
+        *(_enabled(["a_out <= a_in;", *(["p_q <= p_ext;"] if arr.pipeline else []),
+                    f"s_out <= s_in + {term};"], arr.backpressure)),
         "  end",
         "endmodule",
     ]
@@ -94,8 +98,10 @@ def array_verilog(arr: SystolicArray) -> str:
         "// columns: " + ", ".join(m.top for m in arr.multipliers),
         "// contract: out_data[j] == sum_i LUT_j[x[i], W[i][j]] mod 2^acc (LUT_j = column j's "
         "multiplier), for the vector accepted latency enabled cycles earlier",
-        "// handshake: in_ready = out_ready | ~out_valid; every register except the weights "
-        "advances only when in_ready (global stall)",
+        ("// handshake: in_ready = out_ready | ~out_valid; every register except the weights "
+         "advances only when in_ready (global stall)" if arr.backpressure else
+         "// handshake: valid only (no back-pressure): every register advances on every edge"),
+        "// reset: synchronous, clears the valid pipeline only (weights and data are not reset)",
         "",
     ]
     parts = ["\n".join(header)]
@@ -106,8 +112,8 @@ def array_verilog(arr: SystolicArray) -> str:
         f"  {p['dir']} {'[' + str(p['width'] - 1) + ':0] ' if p['width'] > 1 else ''}{p['name']}"
         for p in port_list(arr))
     body = [f"module {arr.top}(", decl, ");",
-            "  wire en = ~out_valid | out_ready;  // stall everything while a result waits",
-            "  assign in_ready = en;",
+            *(["  wire en = ~out_valid | out_ready;  // stall everything while a result waits",
+               "  assign in_ready = en;"] if arr.backpressure else []),
             f"  reg [{L - 1}:0] valid_q;",
             f"  assign out_valid = valid_q[{L - 1}];"]
     regs = []  # (name, width, source) shifted on every enabled edge
@@ -126,16 +132,14 @@ def array_verilog(arr: SystolicArray) -> str:
             if j < C - 1:  # the last column's activations leave the array unused
                 body.append(f"  wire [{ba - 1}:0] a_r{i}_c{j};")
             body.append(f"  wire [{acc - 1}:0] s_r{i}_c{j};")
-    body.append("  always @(posedge clk) begin")
-    body.append("    if (rst) begin")
-    body.append("      valid_q <= 0;")
-    body += [f"      {name} <= 0;" for name, _, _ in regs]
-    body.append("    end else if (en) begin")
-    shift = f"{{valid_q[{L - 2}:0], in_valid}}"
-    body.append(f"      valid_q <= {shift};")
-    body += [f"      {name} <= {src};" for name, _, src in regs]
-    body.append("    end")
-    body.append("  end")
+    enable = " if (en)" if arr.backpressure else ""
+    body.append("  always @(posedge clk)")
+    body.append("    if (rst) valid_q <= 0;")
+    body.append(f"    else{enable} valid_q <= {{valid_q[{L - 2}:0], in_valid}};")
+    if regs:
+        body.append(f"  always @(posedge clk){enable} begin")
+        body += [f"    {name} <= {src};" for name, _, src in regs]
+        body.append("  end")
     rb = row_bits(arr)
     for i in range(R):
         row_in = f"in_data[0 +: {ba}]" if i == 0 else f"skew_r{i}_{i - 1}"
@@ -144,8 +148,9 @@ def array_verilog(arr: SystolicArray) -> str:
             a_in = row_in if j == 0 else f"a_r{i}_c{j - 1}"
             s_in = f"{acc}'d0" if i == 0 else f"s_r{i - 1}_c{j}"
             a_out = f"a_r{i}_c{j}" if j < C - 1 else ""
+            en = ".en(en), " if arr.backpressure else ""
             body.append(
-                f"  {pe_name[m.top]} pe_r{i}_c{j} (.clk(clk), .rst(rst), .en(en), "
+                f"  {pe_name[m.top]} pe_r{i}_c{j} (.clk(clk), {en}"
                 f".w_we(w_en & (w_row == {rb}'d{i})), .w_in(w_data[{j * bb} +: {bb}]), "
                 f".a_in({a_in}), .s_in({s_in}), .a_out({a_out}), .s_out(s_r{i}_c{j}));")
     for j in range(C):

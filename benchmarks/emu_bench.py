@@ -61,7 +61,7 @@ def _same(x, y, what: str) -> None:
 def gemm_rows(shapes, device: str, reps: int):
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     gen = torch.Generator(device="cpu").manual_seed(0)
-    (name, luts, form), (pname, _, pform) = designs()
+    (name, luts, form), (pname, pluts, pform) = designs()
     rows = []
     for label, M, K, N in shapes:
         a = torch.randint(0, 256, (M, K), dtype=torch.uint8, generator=gen).to(device)
@@ -69,6 +69,7 @@ def gemm_rows(shapes, device: str, reps: int):
         mac = M * K * N
         ref = lut_matmul(a, b, luts)
         _same(bitlinear_matmul(a, b, form), ref, "bit-linear GEMM")
+        _same(bitlinear_matmul(a, b, pform), lut_matmul(a, b, pluts), "bit-linear GEMM")
         a8, b8 = (a.to(torch.int16) - 128).to(torch.int8), (b.to(torch.int16) - 128).to(torch.int8)
         fdt = torch.float16 if device == "cuda" else torch.float32
         cases = [(f"LUT GEMM ({name})", partial(lut_matmul, a, b, luts)),

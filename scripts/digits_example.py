@@ -175,8 +175,11 @@ def main(argv=None) -> int:
     p.add_argument("--half-window", type=int, default=4, help="LUT-gradient half window H")
     p.add_argument("--bits", type=int, default=8, help="operand / quantization bits")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (one is fastest for this tiny CNN, and on a busy machine)")
     p.add_argument("--out", default=None, help="keep the generated designs in this directory")
     args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
     try:
         rows = run(args)
     except AxhwError as exc:

@@ -141,9 +141,7 @@ class RoundedMultiplier(Multiplier):
 def roba_round(X: np.ndarray) -> np.ndarray:
     """Nearest power of two, ties up, except 3 -> 2 (spec §5.1); X >= 0. 0, 1, 2 map to themselves."""
     X = np.asarray(X, dtype=np.int64)
-    p = np.zeros_like(X)  # floor(log2 X) for X >= 1
-    for i in range(1, int(X.max(initial=0)).bit_length()):
-        p = np.where(X >> i != 0, i, p)
+    p = np.frexp(X)[1].astype(np.int64) - 1  # floor(log2 X) for X >= 1 (exact: X < 2^53)
     up = (X >> np.maximum(p - 1, 0)) & 1
     return np.where(X <= 2, X, np.where(X == 3, 2, np.left_shift(1, p + up)))
 

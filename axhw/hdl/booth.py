@@ -148,11 +148,30 @@ def build_booth(nl: Netlist, a: Sequence[str], b: Sequence[str], width: int, sig
 def booth_golden(A: np.ndarray, B: np.ndarray, bits_b: int, signed: bool,
                  kept_rows: Sequence[int], round_at: Sequence[int] | None = None) -> np.ndarray:
     """Σ_{j kept} d_j·A_j·4^j, exact integers; A_j = round_half_up(A, round_at[i]) for the i-th
-    kept row when `round_at` is given (PR/ROUP), else A."""
-    d = digits(B, bits_b, signed)
+    kept row when `round_at` is given (PR/ROUP), else A.
+
+    Runs of consecutive rows with the same A_j take one multiply: Σ_{s<=j<e} d_j·4^j telescopes
+    to ``sext_2e(B mod 4^e) − sext_2s(B mod 4^s)`` (the digits' overlap bits cancel)."""
+    B = np.asarray(B, dtype=np.int64)
+    A = np.asarray(A, dtype=np.int64)
+    rows = list(kept_rows)
+    if rows and not 0 <= min(rows) <= max(rows) < num_digits(bits_b, signed):
+        raise ValueError(f"Booth rows {rows} outside 0..{num_digits(bits_b, signed) - 1}")
+    qs = [0] * len(rows) if round_at is None else [max(0, q) for q in round_at]
     out = np.zeros(np.broadcast(A, B).shape, dtype=np.int64)
-    A = A.astype(np.int64)
-    for i, j in enumerate(kept_rows):
-        a_j = A if round_at is None else round_half_up(A, round_at[i])
-        out += d[j] * a_j << (2 * j)
+    start = 0
+    for i, j in enumerate(rows):
+        if i + 1 < len(rows) and rows[i + 1] == j + 1 and qs[i + 1] == qs[i]:
+            continue  # the run goes on
+        out += round_half_up(A, qs[i]) * (_low_digits_value(B, j + 1)
+                                          - _low_digits_value(B, rows[start]))
+        start = i + 1
     return out
+
+
+def _low_digits_value(B: np.ndarray, count: int) -> np.ndarray | int:
+    """Σ_{j<count} d_j·4^j = the low 2·count bits of B read as two's complement."""
+    if count == 0:
+        return 0
+    sign = 1 << (2 * count - 1)
+    return ((B & ((sign << 1) - 1)) ^ sign) - sign

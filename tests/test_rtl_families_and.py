@@ -41,6 +41,7 @@ FORMAL_MATRIX = [
     ("truncated", 4, 4, True, dict(cut=4, correction="constant", tree="wallace")),
     ("truncated", 5, 4, True, dict(mode="operand", cut=2)),
     ("bam", 4, 5, True, dict(h=1, v=4, row_operand="a")),
+    ("bam", 8, 8, True, dict(h=6, v=11, row_operand="a", tree="array")),
     ("masked", 5, 4, True, dict(mask="0x3a5c1", compensation="constant", tree="array")),
 ]
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..hdl.pparray import build_and_array, masked_golden
 from ..hdl.trees import TREES, emit_product
 from .base import Multiplier, check, check_choice, check_range, param
-from .masked import removed_terms
+from .masked import kept_sum
 
 ROW_OPERANDS = ("b", "a")
 
@@ -59,8 +59,7 @@ class BrokenArrayMultiplier(Multiplier):
     def behavioural_verilog(self) -> str:
         from ..formal import ref_module  # noqa: PLC0415
 
-        return ref_module(self, "sa * sb" + removed_terms(self.bits_a, self.bits_b, self.signed,
-                                                          self.keep))
+        return ref_module(self, kept_sum(self.bits_a, self.bits_b, self.signed, self.keep))
 
     def build(self, nl, a, b) -> None:
         nl.comment(f"broken array: rows of {self.row_operand} below {self.h} and columns below "

@@ -60,16 +60,18 @@ def pp_term(i: int, j: int) -> str:
     return f"$signed({{1'b0, a[{j}] & b[{i}]}})"
 
 
-def removed_terms(bits_a: int, bits_b: int, signed: bool, keep: KeepFn) -> str:
-    """`` - w·2^(i+j)·pp[i][j]`` for every removed pp, to subtract from ``sa * sb`` in a
-    behavioural reference."""
-    terms = []
+def kept_sum(bits_a: int, bits_b: int, signed: bool, keep: KeepFn) -> str:
+    """``Σ_kept w_ij·2^(i+j)·pp[i][j]`` as a signed Verilog expression: the golden model of §7
+    written out for a behavioural reference (no Baugh–Wooley complements, no tree). Stating it
+    bit by bit rather than as ``sa * sb`` minus the removed bits keeps the SAT proof an adder
+    equivalence: 0.3 s instead of 300 s for an 8x8 signed BAM."""
+    terms = ["64'sd0"]
     for i in range(bits_b):
         for j in range(bits_a):
-            if not keep(i, j):
+            if keep(i, j):
                 w = pp_weight_sign(i, j, bits_a, bits_b, signed) << (i + j)
-                terms.append(f" {'-' if w > 0 else '+'} {verilog_int(abs(w))} * {pp_term(i, j)}")
-    return "".join(terms)
+                terms.append(f"{'+' if w > 0 else '-'} {verilog_int(abs(w))} * {pp_term(i, j)}")
+    return " ".join(terms)
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,8 @@ class MaskedMultiplier(Multiplier):
     def behavioural_verilog(self) -> str:
         from ..formal import ref_module  # noqa: PLC0415
 
-        removed = removed_terms(self.bits_a, self.bits_b, self.signed, self.keep)
-        return ref_module(self, f"sa * sb{removed} + {verilog_int(self.constant())}")
+        kept = kept_sum(self.bits_a, self.bits_b, self.signed, self.keep)
+        return ref_module(self, f"{kept} + {verilog_int(self.constant())}")
 
     def build(self, nl, a, b) -> None:
         nl.comment(f"{self.removed_count()} partial products removed by the mask")

@@ -22,8 +22,8 @@ import numpy as np
 from ..hdl.pparray import build_and_array, masked_golden, operand_bits
 from ..hdl.trees import TREES, emit_product
 from .base import Multiplier, check, check_choice, check_range, param
-from .masked import (compensation_constant, pp_term, removed_mean, removed_terms,
-                     round_to_column, verilog_int)
+from .masked import (compensation_constant, kept_sum, pp_term, removed_mean, round_to_column,
+                     verilog_int)
 
 MODES = ("column", "operand", "cct", "vct")
 FULL_WIDTH_MODES = ("column", "operand")
@@ -157,11 +157,7 @@ class TruncatedMultiplier(Multiplier):
     def behavioural_verilog(self) -> str:
         from ..formal import ref_module  # noqa: PLC0415
 
-        if self.mode == "operand":
-            m = (1 << self.cut) - 1
-            return ref_module(self, f"(sa - (sa & {m})) * (sb - (sb & {m}))")
-        # The exact product minus what was removed, plus what VCT and the constant add.
-        total = "sa * sb" + removed_terms(self.bits_a, self.bits_b, self.signed, self.keep)
+        total = kept_sum(self.bits_a, self.bits_b, self.signed, self.keep)
         total += "".join(f" + {verilog_int(1 << self.first_column)} * {pp_term(i, j)}"
                          for i, j in self.vct_bits())
         total += f" + {verilog_int(self.constant())}"

@@ -42,7 +42,7 @@ def _kernels(acc_type):
         """One output tile of ``out[n, g*Og + o, oy, ox] = Σ_k tab[A(m, k) + B(k, o)]``.
 
         geo = (size_a, size_b, lut_stride, n_luts, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
-        KH, KW, pad_code).
+        KH, KW, pad_code), a tuple of int64.
         """
         As = cuda.shared.array((TK, TMP), int32)
         Bs = cuda.shared.array((TK, TNP), int32)
@@ -202,17 +202,32 @@ def _device(x):
     return cuda.to_device(np.ascontiguousarray(arrays.to_host(x)))
 
 
+def _zeros(shape, dtype):
+    """A zeroed device array; from torch's caching allocator when torch has CUDA (numba's own
+    cuMemAlloc/cuMemFree per call would synchronize the device)."""
+    if not config.ENABLE_CUDASIM:
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                tdtype = getattr(torch, np.dtype(dtype).name)
+                return cuda.as_cuda_array(torch.zeros(shape, dtype=tdtype, device="cuda"))
+        except ImportError:
+            pass
+    return cuda.to_device(np.zeros(shape, dtype))
+
+
 def _launch(luts: LutStack, x, w, idx, geo, out_shape, acc_dtype, groups: int):
     if luts.table.size > 2**31 - 1:  # the kernel's table offsets are int32
         raise AxhwError(f"LUT stack of {luts.table.size} entries is too large for the CUDA kernel")
     table = luts.device_table()
-    out = cuda.device_array(out_shape, dtype=acc_dtype)
-    flag = cuda.to_device(np.zeros(1, np.int32))
-    geo_d = cuda.to_device(np.asarray(geo, dtype=np.int64))
+    out = _zeros(out_shape, acc_dtype)
+    flag = _zeros((1,), np.int32)
+    geo = tuple(int(g) for g in geo)  # a UniTuple(int64) kernel argument: no device copy
     M = out_shape[0] * out_shape[2] * out_shape[3]
     Og = out_shape[1] // groups
     grid = ((M + TM - 1) // TM, (Og + TN - 1) // TN, groups)
-    args = (table, x, w, idx, geo_d, out, flag)
+    args = (table, x, w, idx, geo, out, flag)
     acc_type = int32 if acc_dtype == np.int32 else int64
     smem_type, item = _smem_type(luts.table)
     nbytes = luts.table.size * item
@@ -223,7 +238,7 @@ def _launch(luts: LutStack, x, w, idx, geo, out_shape, acc_dtype, groups: int):
             kernel, dyn = shared, nbytes
     if M and Og:
         kernel[grid, (TX, TY), 0, dyn](*args)
-    if flag.copy_to_host()[0]:
+    if int(flag.copy_to_host()[0]):
         raise AxhwError(f"operand codes outside 0..{luts.size_a - 1} / 0..{luts.size_b - 1} or a "
                         f"lut_index outside 0..{luts.count - 1}")
     return out
@@ -232,7 +247,7 @@ def _launch(luts: LutStack, x, w, idx, geo, out_shape, acc_dtype, groups: int):
 def _index2(lut_index, shape2, transpose: bool = False):
     """lut_index as an int device view of shape2 (size-1 dims broadcast, see _igemm_tile)."""
     if lut_index is None:
-        return cuda.to_device(np.zeros((1, 1), np.int32))
+        return _zeros((1, 1), np.int32)
     if arrays.on_gpu(lut_index) or arrays.is_torch(lut_index):
         d = _device(lut_index).reshape(shape2)
     else:

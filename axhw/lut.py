@@ -30,6 +30,9 @@ LUT_CACHE_VERSION = "1"     # bump when the cached array's meaning changes
 
 
 def check_lut_size(design: Design) -> None:
+    if design.family == "systolic":  # an array of multipliers: the LUTs belong to its columns
+        raise AxhwError(f"{design.top} is a systolic array, not a multiplier: use the designs in "
+                        "multipliers/ next to its JSON")
     if design.bits_a + design.bits_b > MAX_LUT_BITS:
         raise AxhwError(f"{design.top}: a LUT covers at most {MAX_LUT_BITS} input bits "
                         f"({design.bits_a}+{design.bits_b} given)")

@@ -194,3 +194,12 @@ def test_too_wide_operands_rejected(tmp_path, cli):
                "-o", tmp_path)
     assert_one_line_error(proc)
     assert "too wide" in proc.stderr
+
+
+def test_lut_of_an_array_is_a_clear_error(tmp_path, cli):
+    path = cli("gen", "--type", "systolic", "--bits", "4", "-p", "rows=2", "-p", "cols=2",
+               "-o", tmp_path).stdout.strip().splitlines()[-1]
+    proc = cli("lut", path, "-o", tmp_path / "x.npy")
+    assert_one_line_error(proc)
+    assert "systolic array, not a multiplier" in proc.stderr
+    assert not (tmp_path / "x.npy").exists()

@@ -64,6 +64,9 @@ def verify_design(design: Design, sim: str = "both", method: str | None = None,
     if design.family == "systolic":  # arrays have their own cocotb test (axhw.systolic.verify)
         from .systolic.verify import verify_array  # noqa: PLC0415
 
+        if method is not None:
+            raise AxhwError(f"--method {method}: a systolic array has one method, its cocotb "
+                            "array test (drop --method)")
         return verify_array(design, expand_sims(sim), samples, seed)
     if design.spec is None:
         raise AxhwError(f"{design.top}: no golden model to verify against (external Verilog)")

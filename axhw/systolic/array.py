@@ -143,8 +143,8 @@ class SystolicArray:
                 "column_multipliers": [m.top for m in self.multipliers]}
 
     @classmethod
-    def from_strings(cls, bits_a: int, bits_b: int, signed: bool, kv: dict[str, str],
-                     base_dir: Path | None = None) -> "SystolicArray":
+    def from_strings(cls, bits_a: int, bits_b: int, signed: bool,
+                     kv: dict[str, str]) -> "SystolicArray":
         """Build from ``-p KEY=VALUE`` strings (see PARAM_KEYS)."""
         for key in kv:
             if key not in PARAM_KEYS:
@@ -165,7 +165,7 @@ class SystolicArray:
                                 "needs one per column (separate them with ';')")
         else:
             specs = [kv.get("multiplier", "exact").strip()] * ints["cols"]
-        made = {s: parse_multiplier(s, bits_a, bits_b, signed, base_dir) for s in set(specs)}
+        made = {s: parse_multiplier(s, bits_a, bits_b, signed) for s in set(specs)}
         muls = tuple(made[s] for s in specs)
         return cls(rows=ints["rows"], cols=ints["cols"], multipliers=muls, bits_a=bits_a,
                    bits_b=bits_b, signed=signed, acc_bits=ints.get("acc_bits"),
@@ -179,8 +179,7 @@ def _int(key: str, raw: str) -> int:
         raise AxhwError(f"parameter {key}={raw!r}: expected an integer") from None
 
 
-def parse_multiplier(spec: str, bits_a: int, bits_b: int, signed: bool,
-                     base_dir: Path | None = None) -> Multiplier:
+def parse_multiplier(spec: str, bits_a: int, bits_b: int, signed: bool) -> Multiplier:
     """A multiplier from ``family[:k=v,k=v]`` (e.g. ``perforated:start=2,count=3``) or the path
     of a design JSON written by ``axhw gen``. Tuple values keep their commas:
     ``fam:rows=1,2,3,x=4`` gives rows="1,2,3"."""
@@ -189,8 +188,7 @@ def parse_multiplier(spec: str, bits_a: int, bits_b: int, signed: bool,
     if spec.endswith(".json") or "/" in spec:
         from ..design import load_design  # noqa: PLC0415 - design imports families; keep it lazy
 
-        path = Path(spec) if base_dir is None or Path(spec).is_absolute() else base_dir / spec
-        design = load_design(path)
+        design = load_design(Path(spec))
         if design.spec is None:
             raise AxhwError(f"{spec}: external Verilog has no golden model; the array needs an "
                             "axhw family design")

@@ -18,7 +18,7 @@ needs_numba_cuda = pytest.mark.skipif(importlib.util.find_spec("numba_cuda") is 
 
 SIM_CHECK = textwrap.dedent("""
     import numpy as np, torch
-    from axhw.emu import lut_conv2d, lut_matmul
+    from axhw.emu import lut_conv2d, lut_matmul, prepare_luts
     from axhw.errors import AxhwError
     rng = np.random.default_rng(0)
     luts = rng.integers(-1000, 1000, (3, 16, 8))
@@ -34,6 +34,9 @@ SIM_CHECK = textwrap.dedent("""
     x, w = rng.integers(0, 16, (2, 4, 6, 5)), rng.integers(0, 8, (6, 2, 3, 2))
     same(lut_conv2d, x, w, luts, 2, (1, 2), (1, 2), 2, lut_index=rng.integers(0, 3, (6, 2)),
          pad_code=3)                                                   # per kernel, groups=2
+    big = prepare_luts(rng.integers(-30000, 30000, (3, 256, 256)))  # too big for shared memory:
+    a8, b8 = rng.integers(0, 256, (9, 20)), rng.integers(0, 256, (20, 40))  # one launch per LUT
+    same(lut_matmul, a8, b8, big, rng.integers(0, 3, 40))
     try:
         lut_matmul(a - 17, b, luts[0], backend="cuda")
         raise SystemExit("out-of-range codes were not reported")

@@ -5,8 +5,9 @@ operand (``code * 2^bits_b``) and TK table-column offsets of B (``lut * 2^(ba+bb
 shared memory (coalesced loads), then every thread adds RM x RN table entries into int32
 registers (int64 where K * max|lut| could overflow int32). The LUT (or stack) is copied into
 dynamic shared memory in the narrowest integer type that holds it (8x8-bit products: 16 bits,
-128 KiB) when it fits the device's opt-in shared memory, else it is read from global memory
-(L1/L2 cached). A matmul is the 1x1 convolution
+128 KiB) when it fits the device's opt-in shared memory; a per-filter stack that does not fit
+runs one launch per LUT over its own filters (``cols``); anything else reads the table from
+global memory (L1/L2 cached). A matmul is the 1x1 convolution
 ``x = a[M, K, 1, 1]``, ``w = b.T`` (a strided view, no copy).
 
 Out-of-range codes or LUT indices set a flag that the host turns into an AxhwError; they never
@@ -38,8 +39,10 @@ def _kernels(acc_type):
     K * max|lut| bound allows: half the register traffic of int64)."""
 
     @cuda.jit(device=True)
-    def _igemm_tile(tab, x, w, idx, geo, out, flag):
+    def _igemm_tile(tab, x, w, idx, cols, geo, out, flag):
         """One output tile of ``out[n, g*Og + o, oy, ox] = Σ_k tab[A(m, k) + B(k, o)]``.
+
+        cols: empty (all filters) or the filters this launch computes (groups == 1 only).
 
         geo = (size_a, size_b, lut_stride, n_luts, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w,
         KH, KW, pad_code), a tuple of int64.
@@ -55,6 +58,8 @@ def _kernels(acc_type):
         OH, OW = out.shape[2], out.shape[3]
         g = cuda.blockIdx.z
         Og = O // cuda.gridDim.z
+        ncols = cols.shape[0]
+        Ob = ncols if ncols > 0 else Og  # filters of this launch (per group)
         Cg = C // cuda.gridDim.z
         M = Nb * OH * OW
         KHW = KH * KW
@@ -96,13 +101,14 @@ def _kernels(acc_type):
                 k = k0 + kk
                 o = n0 + nn
                 v = 0
-                if k < K and o < Og:
-                    code = w[g * Og + o, k]
+                if k < K and o < Ob:
+                    of = cols[o] if ncols > 0 else g * Og + o  # global filter index
+                    code = w[of, k]
                     if code < 0 or code >= size_b:
                         flag[0] = 1
                         code = 0
                     d1 = idx.shape[1]  # 1: per filter/column, K: per weight, C/g: per kernel
-                    sel = idx[(g * Og + o) if idx.shape[0] > 1 else 0,
+                    sel = idx[of if idx.shape[0] > 1 else 0,
                               0 if d1 == 1 else (k if d1 == K else k // KHW)]
                     if sel < 0 or sel >= n_luts:
                         flag[0] = 1
@@ -128,12 +134,13 @@ def _kernels(acc_type):
                 r = m % (OH * OW)
                 for j in range(RN):
                     o = n0 + tx + TX * j
-                    if o < Og:
-                        out[nb, g * Og + o, r // OW, r % OW] = acc[i, j]
+                    if o < Ob:
+                        of = cols[o] if ncols > 0 else g * Og + o
+                        out[nb, of, r // OW, r % OW] = acc[i, j]
 
     @cuda.jit
-    def global_kernel(table, x, w, idx, geo, out, flag):
-        _igemm_tile(table, x, w, idx, geo, out, flag)
+    def global_kernel(table, x, w, idx, cols, geo, out, flag):
+        _igemm_tile(table, x, w, idx, cols, geo, out, flag)
 
     return _igemm_tile, global_kernel
 
@@ -144,13 +151,13 @@ def _shared_kernel(smem_type, acc_type):
     tile = _kernels(acc_type)[0]
 
     @cuda.jit
-    def kernel(table, x, w, idx, geo, out, flag):
+    def kernel(table, x, w, idx, cols, geo, out, flag):
         tab = cuda.shared.array(0, smem_type)
         tid = cuda.threadIdx.y * TX + cuda.threadIdx.x
         for e in range(tid, table.shape[0], THREADS):
             tab[e] = table[e]
         cuda.syncthreads()
-        tile(tab, x, w, idx, geo, out, flag)
+        tile(tab, x, w, idx, cols, geo, out, flag)
 
     return kernel
 
@@ -220,28 +227,45 @@ def _zeros(shape, dtype):
 def _launch(luts: LutStack, x, w, idx, geo, out_shape, acc_dtype, groups: int):
     if luts.table.size > 2**31 - 1:  # the kernel's table offsets are int32
         raise AxhwError(f"LUT stack of {luts.table.size} entries is too large for the CUDA kernel")
-    table = luts.device_table()
     out = _zeros(out_shape, acc_dtype)
     flag = _zeros((1,), np.int32)
     geo = tuple(int(g) for g in geo)  # a UniTuple(int64) kernel argument: no device copy
-    M = out_shape[0] * out_shape[2] * out_shape[3]
-    Og = out_shape[1] // groups
-    grid = ((M + TM - 1) // TM, (Og + TN - 1) // TN, groups)
-    args = (table, x, w, idx, geo, out, flag)
-    acc_type = int32 if acc_dtype == np.int32 else int64
-    smem_type, item = _smem_type(luts.table)
-    nbytes = luts.table.size * item
-    kernel, dyn = _kernels(acc_type)[1], 0
-    if smem_type is not None and nbytes <= _smem_budget():
-        shared = _shared_kernel(smem_type, acc_type)
-        if _opt_in_smem(shared, args, nbytes):
-            kernel, dyn = shared, nbytes
-    if M and Og:
-        kernel[grid, (TX, TY), 0, dyn](*args)
+    if not _fits_shared(luts) and luts.count > 1 and idx.shape == (out_shape[1], 1) \
+            and groups == 1 and _fits_shared(luts.single(0)):
+        # Per-filter LUTs that do not fit shared memory together: one launch per LUT over its
+        # own filters, each with its table in shared memory.
+        sel = idx.copy_to_host()[:, 0]
+        for lut in np.unique(sel):
+            cols = cuda.to_device(np.flatnonzero(sel == lut).astype(np.int32))
+            _run(luts.single(int(lut)), x, w, _zeros((1, 1), np.int32), cols, geo, out, flag, 1)
+    else:
+        _run(luts, x, w, idx, _zeros((0,), np.int32), geo, out, flag, groups)
     if int(flag.copy_to_host()[0]):
         raise AxhwError(f"operand codes outside 0..{luts.size_a - 1} / 0..{luts.size_b - 1} or a "
                         f"lut_index outside 0..{luts.count - 1}")
     return out
+
+
+def _fits_shared(luts: LutStack) -> bool:
+    smem_type, item = _smem_type(luts.table)
+    return smem_type is not None and luts.table.size * item <= _smem_budget()
+
+
+def _run(luts: LutStack, x, w, idx, cols, geo, out, flag, groups: int):
+    """One launch over all filters (cols empty) or the filters in cols."""
+    M = out.shape[0] * out.shape[2] * out.shape[3]
+    Ob = cols.shape[0] or out.shape[1] // groups
+    grid = ((M + TM - 1) // TM, (Ob + TN - 1) // TN, groups)
+    args = (luts.device_table(), x, w, idx, cols, geo, out, flag)
+    acc_type = int32 if out.dtype == np.int32 else int64
+    kernel, dyn = _kernels(acc_type)[1], 0
+    if _fits_shared(luts):
+        smem_type, item = _smem_type(luts.table)
+        shared = _shared_kernel(smem_type, acc_type)
+        if _opt_in_smem(shared, args, luts.table.size * item):
+            kernel, dyn = shared, luts.table.size * item
+    if M and Ob:
+        kernel[grid, (TX, TY), 0, dyn](*args)
 
 
 def _index2(lut_index, shape2, transpose: bool = False):

@@ -27,7 +27,7 @@ class LutStack:
     bits_a: int
     bits_b: int
     maxabs: int
-    _device: dict = field(default_factory=dict, repr=False)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def size_a(self) -> int:
@@ -41,13 +41,23 @@ class LutStack:
         """int32 where no partial sum can overflow it (K * max|lut| < 2^31), else int64."""
         return np.dtype(np.int32) if k * self.maxabs <= INT32_MAX else np.dtype(np.int64)
 
+    def single(self, i: int) -> "LutStack":
+        """LUT i of the stack on its own (cached). maxabs stays the stack's, so results keep the
+        stack's accumulator dtype."""
+        key = ("single", i)
+        if key not in self._cache:
+            n = self.size_a * self.size_b
+            self._cache[key] = LutStack(table=self.table[i * n:(i + 1) * n], count=1,
+                                         bits_a=self.bits_a, bits_b=self.bits_b, maxabs=self.maxabs)
+        return self._cache[key]
+
     def device_table(self):
         """The flat table on the current CUDA device (uploaded once, then cached)."""
-        if "table" not in self._device:
+        if "table" not in self._cache:
             from numba import cuda
 
-            self._device["table"] = cuda.to_device(self.table)
-        return self._device["table"]
+            self._cache["table"] = cuda.to_device(self.table)
+        return self._cache["table"]
 
 
 def _bits(size: int, what: str) -> int:

@@ -6,7 +6,7 @@ import torch
 
 from axhw.design import write_design
 from axhw.emu import (bitlinear_conv2d, bitlinear_matmul, emulator_for, fit_bit_linear,
-                      lut_conv2d, lut_matmul)
+                      lut_conv2d, lut_matmul, prepare_luts)
 from axhw.errors import AxhwError
 from axhw.families import make
 from axhw.golden import golden_lut
@@ -103,3 +103,33 @@ def test_bitlinear_bad_input():
         bitlinear_matmul(np.zeros((2, 3), int), np.zeros((4, 2), int), form)
     with pytest.raises(AxhwError, match="needs CUDA"):
         bitlinear_matmul(np.zeros((2, 3), int), np.zeros((3, 2), int), form, engine="fp16")
+
+
+def test_fast_path_stack_with_per_filter_selection(monkeypatch):
+    """prepare_luts(fast_path=True): per-filter mixes of bit-linear designs run as one dense GEMM
+    per LUT and equal the LUT kernels; a stack with a non-bit-linear LUT keeps the kernels."""
+    specs = [make("exact", 8, signed=True), make("perforated", 8, signed=True, start=0, count=3),
+             make("bam", 8, signed=True, h=2, v=7)]
+    stack = np.stack([golden_lut(sp) for sp in specs])
+    fast = prepare_luts(stack, fast_path=True)
+    assert fast.forms is not None and len(fast.forms) == 3
+    import axhw.emu.bitlinear as bl
+
+    gemms = []
+    real = bl.bitlinear_matmul
+    monkeypatch.setattr(bl, "bitlinear_matmul", lambda *a, **k: gemms.append(1) or real(*a, **k))
+    rng = np.random.default_rng(11)
+    a, b = rng.integers(0, 256, (4, 5, 60)), rng.integers(0, 256, (60, 12))
+    for index in (rng.integers(0, 3, 12), rng.integers(0, 3, (60, 12))):
+        got = lut_matmul(torch.from_numpy(a), torch.from_numpy(b), fast, torch.from_numpy(index))
+        want = lut_matmul(a, b, stack, index, backend="cpu")
+        assert got.dtype == torch.int32 and want.dtype == np.int32
+        np.testing.assert_array_equal(got.numpy(), want)
+    assert len(gemms) == 3  # per-column: one GEMM per LUT; per-element: the LUT kernel
+    x, w = rng.integers(0, 256, (2, 3, 6, 6)), rng.integers(0, 256, (5, 3, 3, 3))
+    index = np.array([2, 0, 1, 1, 0])
+    np.testing.assert_array_equal(lut_conv2d(x, w, fast, 1, 1, lut_index=index, pad_code=9),
+                                  lut_conv2d(x, w, stack, 1, 1, lut_index=index, pad_code=9,
+                                             backend="cpu"))
+    mixed = np.stack([stack[0], golden_lut(make("rounded", 8))])
+    assert prepare_luts(mixed, fast_path=True).forms is None

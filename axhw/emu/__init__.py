@@ -7,8 +7,8 @@ Public API (all results exact integers, bit-for-bit identical across backends an
   with per-output-column (filter-level) or per-element (kernel-level) LUT selection from a stack.
 * ``lut_conv2d(x, w, lut, stride, padding, dilation, groups, *, lut_index=None, pad_code=0,
   backend=None)``: implicit-GEMM convolution over raw codes.
-* ``prepare_luts(lut) -> LutStack``: validate/flatten once, reuse across calls (caches the GPU
-  copy).
+* ``prepare_luts(lut, fast_path=False) -> LutStack``: validate/flatten once, reuse across calls
+  (caches the GPU copy); fast_path=True routes bit-linear stacks to the dense-GEMM path.
 * ``fit_bit_linear(lut) -> BitLinearForm``, ``bitlinear_matmul``, ``bitlinear_conv2d``: the dense
   GEMM (tensor-core) path for bit-linear designs, verified against the whole LUT.
 * ``emulator_for(design) -> Emulator``: picks the path from the design JSON's ``bit_linear`` key.

@@ -388,3 +388,55 @@ def bitlinear_conv2d(x, w, form: BitLinearForm, stride=1, padding=0, dilation=1,
         col += t["vb"].index_select(0, tw.reshape(-1)).reshape(O, K).sum(1, dtype=acc)
     out += col[None, :, None]
     return _result(out.reshape(N, O, OH, OW), form, K, kind)
+
+
+
+def stack_matmul(a, b, luts, lut_index):
+    """lut_matmul for a LutStack carrying bit-linear forms: one GEMM per LUT over its columns."""
+    if lut_index is None:
+        return bitlinear_matmul(a, b, luts.forms[0])
+    return _per_filter(lambda form, cols: bitlinear_matmul(a, _take(b, cols, 1), form),
+                       luts, lut_index, axis=-1)
+
+
+def stack_conv2d(x, w, luts, lut_index, stride, padding, dilation, pad_code):
+    """lut_conv2d (groups=1) for a LutStack carrying bit-linear forms: one conv per LUT."""
+    def conv(form, filters):
+        return bitlinear_conv2d(x, filters, form, stride, padding, dilation, 1, pad_code=pad_code)
+
+    if lut_index is None:
+        return conv(luts.forms[0], w)
+    return _per_filter(lambda form, cols: conv(form, _take(w, cols, 0)), luts, lut_index, axis=1)
+
+
+def _per_filter(run, luts, lut_index, axis: int):
+    """Run each LUT's form on the filters selecting it; scatter the parts along `axis`."""
+    from .luts import check_index
+
+    sel = np.asarray(arrays.to_host(lut_index))
+    check_index("lut_index", sel, luts.count)
+    out = None
+    for lut in np.unique(sel):
+        cols = np.flatnonzero(sel == lut)
+        part = run(luts.forms[int(lut)], cols)
+        where = [slice(None)] * part.ndim
+        where[axis] = cols
+        if arrays.is_torch(part):
+            import torch
+
+            where[axis] = torch.as_tensor(cols, device=part.device)
+        if out is None:
+            shape = list(part.shape)
+            shape[axis] = len(sel)
+            out = (torch.empty(shape, dtype=part.dtype, device=part.device)
+                   if arrays.is_torch(part) else np.empty(shape, dtype=part.dtype))
+        out[tuple(where)] = part
+    return out
+
+
+def _take(x, cols: np.ndarray, axis: int):
+    if arrays.is_torch(x):
+        import torch
+
+        return x.index_select(axis, torch.as_tensor(cols, device=x.device))
+    return np.take(np.asarray(x), cols, axis=axis)

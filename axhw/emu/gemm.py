@@ -82,6 +82,11 @@ def lut_matmul(a, b, lut, lut_index=None, *, backend: str | None = None):
     like = a if arrays.is_torch(a) else b
     lead = ashape[:-1]
     M = int(np.prod(lead, dtype=np.int64))
+    if luts.forms is not None and backend is None and kind != "device" and (
+            ishape is None or len(ishape) == 1):
+        from .bitlinear import stack_matmul
+
+        return stack_matmul(a, b, luts, lut_index)  # bit-linear LUTs: dense GEMMs, same result
     if choose_backend(backend, a, b, lut_index) == "cuda":
         out = cuda_module().lut_matmul(a, b, luts, lut_index, M, K, N)
         return arrays.wrap_device(out.reshape(lead + (N,)), kind, like)

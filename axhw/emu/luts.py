@@ -7,7 +7,7 @@ stack is ``(L, 2^bits_a, 2^bits_b)``. Kernels read one flat table at
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,6 +27,7 @@ class LutStack:
     bits_a: int
     bits_b: int
     maxabs: int
+    forms: tuple | None = None  # bit-linear forms of every LUT (prepare_luts(fast_path=True))
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -66,10 +67,15 @@ def _bits(size: int, what: str) -> int:
     return size.bit_length() - 1
 
 
-def prepare_luts(luts) -> LutStack:
-    """Validate a LUT ``(2^ba, 2^bb)`` or stack ``(L, 2^ba, 2^bb)`` of integers."""
+def prepare_luts(luts, fast_path: bool = False) -> LutStack:
+    """Validate a LUT ``(2^ba, 2^bb)`` or stack ``(L, 2^ba, 2^bb)`` of integers.
+
+    fast_path=True also fits the bit-linear form of every LUT (axhw.emu.bitlinear); when all of
+    them are bit-linear, lut_matmul/lut_conv2d with backend=None run the dense-GEMM path (single
+    LUT or per-filter selection), with identical results. Otherwise the LUT kernels run.
+    """
     if isinstance(luts, LutStack):
-        return luts
+        return _with_forms(luts) if fast_path and luts.forms is None else luts
     shape = shape_of(luts)
     if len(shape) not in (2, 3):
         raise AxhwError(f"LUT must be 2-D (2^bits_a x 2^bits_b) or a 3-D stack, got shape {shape}")
@@ -86,7 +92,18 @@ def prepare_luts(luts) -> LutStack:
     maxabs = int(np.abs(wide).max())
     fits32 = maxabs <= INT32_MAX
     table = np.ascontiguousarray(wide.reshape(-1), dtype=np.int32 if fits32 else np.int64)
-    return LutStack(table=table, count=host.shape[0], bits_a=bits_a, bits_b=bits_b, maxabs=maxabs)
+    stack = LutStack(table=table, count=host.shape[0], bits_a=bits_a, bits_b=bits_b, maxabs=maxabs)
+    return _with_forms(stack) if fast_path else stack
+
+
+def _with_forms(stack: LutStack) -> LutStack:
+    from .bitlinear import fit_bit_linear
+
+    try:
+        forms = tuple(fit_bit_linear(stack.single(i)) for i in range(stack.count))
+    except AxhwError:  # some LUT is not bit-linear: the LUT kernels serve the whole stack
+        return stack
+    return replace(stack, forms=forms, _cache={})
 
 
 def check_codes(name: str, host: np.ndarray, bits: int) -> None:

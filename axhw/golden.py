@@ -44,3 +44,11 @@ def golden_lut(spec) -> np.ndarray:
         raise ValueError("golden_lut: too many input bits for an in-memory table")
     A, B = all_pairs(spec.bits_a, spec.bits_b, spec.signed)
     return spec.golden(A, B).reshape(1 << spec.bits_a, 1 << spec.bits_b)
+
+
+def product_lut(spec) -> np.ndarray:
+    """The table ``axhw lut`` defines, from the golden model: the port value (wrapped to out_bits
+    like the hardware, read as two's complement when out_signed) at product scale
+    (``<< out_shift`` for fixed-width designs). int64, indexed ``[a_raw, b_raw]``."""
+    port = port_value(to_raw(golden_lut(spec), spec.out_bits), spec.out_bits, spec.out_signed)
+    return port << spec.out_shift

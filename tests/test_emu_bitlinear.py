@@ -133,3 +133,16 @@ def test_fast_path_stack_with_per_filter_selection(monkeypatch):
                                              backend="cpu"))
     mixed = np.stack([stack[0], golden_lut(make("rounded", 8))])
     assert prepare_luts(mixed, fast_path=True).forms is None
+
+
+def test_grouped_conv_fast_path_equals_lut_kernels():
+    """The dense bit-linear conv honours groups exactly like the LUT kernels."""
+    from axhw.emu import lut_conv2d, prepare_luts
+
+    rng = np.random.default_rng(7)
+    lut = golden_lut(make("perforated", 8, start=1, count=2))
+    x = rng.integers(0, 256, size=(2, 6, 7, 7))
+    w = rng.integers(0, 256, size=(4, 3, 3, 3))
+    slow = lut_conv2d(x, w, prepare_luts(lut), 1, 1, 1, 2)
+    fast = lut_conv2d(x, w, prepare_luts(lut, fast_path=True), 1, 1, 1, 2)
+    np.testing.assert_array_equal(np.asarray(fast), np.asarray(slow))

@@ -399,10 +399,12 @@ def stack_matmul(a, b, luts, lut_index):
                        luts, lut_index, axis=-1)
 
 
-def stack_conv2d(x, w, luts, lut_index, stride, padding, dilation, pad_code):
-    """lut_conv2d (groups=1) for a LutStack carrying bit-linear forms: one conv per LUT."""
+def stack_conv2d(x, w, luts, lut_index, stride, padding, dilation, groups, pad_code):
+    """lut_conv2d for a LutStack carrying bit-linear forms: one conv per LUT (per-filter
+    selection only with groups=1, as the caller checks)."""
     def conv(form, filters):
-        return bitlinear_conv2d(x, filters, form, stride, padding, dilation, 1, pad_code=pad_code)
+        return bitlinear_conv2d(x, filters, form, stride, padding, dilation, groups,
+                                pad_code=pad_code)
 
     if lut_index is None:
         return conv(luts.forms[0], w)

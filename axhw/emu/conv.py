@@ -85,7 +85,7 @@ def lut_conv2d(x, w, lut, stride=1, padding=0, dilation=1, groups: int = 1, *, l
             lut_index is None or (groups == 1 and arrays.shape_of(lut_index) == wshape[:1])):
         from .bitlinear import stack_conv2d
 
-        return stack_conv2d(x, w, luts, lut_index, s, p, d, int(pad_code))
+        return stack_conv2d(x, w, luts, lut_index, s, p, d, int(groups), int(pad_code))
     if choose_backend(backend, x, w, lut_index) == "cuda":
         out = cuda_module().lut_conv2d(x, w, luts, lut_index, geometry)
         return arrays.wrap_device(out, kind, like)

@@ -43,14 +43,14 @@ class Emulator:
 def emulator_for(design, lut=None, fast_path: bool | None = None) -> Emulator:
     """Emulator for a design JSON path, a loaded ``Design`` or a family instance.
 
-    lut defaults to the design's golden LUT (axhw.golden.golden_lut). If the design is flagged
+    lut defaults to the design's golden LUT at product scale (axhw.golden.product_lut). If the design is flagged
     ``bit_linear`` the bit-linear form is fitted and verified against the whole LUT; a LUT it does
     not reproduce raises AxhwError (a wrong flag never yields a wrong answer). fast_path=True
     tries the fit whatever the flag says (e.g. Booth perforation is bilinear in the bits too),
     False forces the LUT kernels.
     """
     from ..design import Design, load_design
-    from ..golden import golden_lut
+    from ..golden import product_lut
 
     if isinstance(design, (str, Path)):
         design = load_design(design)
@@ -62,7 +62,7 @@ def emulator_for(design, lut=None, fast_path: bool | None = None) -> Emulator:
     if lut is None:
         if spec is None:
             raise AxhwError(f"design {name}: no golden model, pass its LUT explicitly")
-        lut = golden_lut(spec)
+        lut = product_lut(spec)
     luts = prepare_luts(lut)
     use_fit = flag if fast_path is None else fast_path
     return Emulator(luts=luts, form=fit_bit_linear(luts) if use_fit else None, name=name)

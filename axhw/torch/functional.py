@@ -28,7 +28,8 @@ class LutOp:
         self.mults = mults
         self.bits, self.signed = mults.bits, mults.signed
         self.side = mults.tables.shape[1]
-        self.emu = prepare_luts(mults.tables)
+        # bit-linear tables (exact, perforated, truncated, BAM, masked) run as dense GEMMs
+        self.emu = prepare_luts(mults.tables, fast_path=True)
         self.index = None if mults.index is None else torch.from_numpy(mults.index)
         self.set_gradient("ste")
 

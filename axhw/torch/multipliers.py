@@ -19,7 +19,7 @@ from ..design import Design, load_design
 from ..errors import AxhwError
 from ..families import get_family
 from ..families.base import Multiplier
-from ..golden import golden_lut, port_value, to_raw
+from ..golden import product_lut as spec_lut
 from ..lut import design_lut
 from .quant import signed_magnitude_lut
 
@@ -50,13 +50,6 @@ class Lut:
     def operand_table(self) -> np.ndarray:
         """The table the emulator indexes with operand codes (sign-magnitude-extended if unsigned)."""
         return self.table if self.signed else signed_magnitude_lut(self.table, self.bits)
-
-
-def spec_lut(spec: Multiplier) -> np.ndarray:
-    """Product-scale table of a family instance from its golden model: the port value (wrapped to
-    out_bits like the hardware) shifted by out_shift, as axhw.lut.design_lut gives for its RTL."""
-    port = port_value(to_raw(golden_lut(spec), spec.out_bits), spec.out_bits, spec.out_signed)
-    return port << spec.out_shift
 
 
 def _from_family_string(text: str, bits: int) -> Lut:

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from . import die_with_parent
 from ..errors import ToolError
 from ..fileio import ensure_dir
 
@@ -44,7 +45,7 @@ def run_tcl(script: str, log: Path, timeout: float = DEFAULT_TIMEOUT_S) -> str:
     try:
         with open(log, "w") as fh:
             proc = subprocess.run([executable(), "-no_init", "-no_splash", "-exit", str(tcl)],
-                                  stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  preexec_fn=die_with_parent, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                   timeout=timeout, cwd=log.parent)
     except subprocess.TimeoutExpired:
         raise ToolError("opensta", f"timed out after {timeout:.0f} s", str(log)) from None

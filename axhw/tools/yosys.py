@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import die_with_parent
 from ..errors import ToolError
 from ..fileio import ensure_dir
 
@@ -38,7 +39,8 @@ def run_script(commands: list[str] | str, log: Path, timeout: float = DEFAULT_TI
     try:
         with open(log, "w") as fh:
             proc = subprocess.run([sys.executable, "-c", code, str(script)], stdout=fh,
-                                  stderr=subprocess.STDOUT, timeout=timeout)
+                                  stderr=subprocess.STDOUT, timeout=timeout,
+                                  preexec_fn=die_with_parent)
     except subprocess.TimeoutExpired:
         raise ToolError("yosys", f"timed out after {timeout:.0f} s", str(log)) from None
     except OSError as exc:

@@ -228,6 +228,10 @@ def run_sweep(spec: SweepSpec, outdir: Path | str, jobs: int | None = None,
     rows = [r for idx in sorted(results) for r in results[idx]]
     df = pd.DataFrame(rows)
     df = df[[c for c in _column_order(df.columns)]]
+    for c in df.columns:  # integer columns stay integers (nullable) despite invalid rows' gaps
+        vals = [r[c] for r in rows if r.get(c) is not None]
+        if vals and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
+            df[c] = df[c].astype("Int64")
     _write_tables(df, out)
     counts = df["status"].value_counts().to_dict() if len(df) else {}
     write_json(out / "manifest.json", {

@@ -49,7 +49,8 @@ class RoundedMultiplier(Multiplier):
         check_choice("tree", self.tree, TREES)
         check(self.mode == "operand" or self.round is None,
               f"round applies only to mode=operand (mode={self.mode})")
-        check(self.mode == "rad" or self.k is None, f"k applies only to mode=rad (mode={self.mode})")
+        check(self.mode == "rad" or self.k is None,
+              f"k applies only to mode=rad (mode={self.mode})")
         if self.mode == "operand":
             check(self.round is not None, "mode=operand needs round=r (bits rounded off)")
             check_range("round", self.round, 1, min(self.bits_a, self.bits_b) - 1)
@@ -139,7 +140,7 @@ class RoundedMultiplier(Multiplier):
 
 # -- RoBA ----------------------------------------------------------------------------------------
 def roba_round(X: np.ndarray) -> np.ndarray:
-    """Nearest power of two, ties up, except 3 -> 2 (spec §5.1); X >= 0. 0, 1, 2 map to themselves."""
+    """Nearest power of two, ties up, except 3 -> 2 (spec §5.1); X >= 0; 0, 1, 2 stay."""
     X = np.asarray(X, dtype=np.int64)
     p = np.frexp(X)[1].astype(np.int64) - 1  # floor(log2 X) for X >= 1 (exact: X < 2^53)
     up = (X >> np.maximum(p - 1, 0)) & 1
@@ -228,7 +229,7 @@ def _encode(nl: Netlist, onehot: list[str]) -> list[str]:
 
 
 def _barrel_shift(nl: Netlist, v: list[str], amount: list[str], width: int) -> list[str]:
-    """Logarithmic left shifter: v << amount, `width` bits (bits shifted past the top are dropped)."""
+    """Logarithmic left shifter: v << amount, `width` bits (bits past the top are dropped)."""
     cur = (list(v) + [ZERO] * width)[:width]
     for s, sel in enumerate(amount):
         d = 1 << s

@@ -4,7 +4,7 @@ The P least-significant Booth rows are perforated; kept row j multiplies
 ``round_half_up(A, q_j)``, by default ``q_j = max(0, R − 2j)`` so that every kept row is rounded at
 the same product column R. ``q=q0,q1,...`` gives the per-row vector explicitly (one entry per kept
 row); equal entries give PR|k,m of Leon et al. IEEE Micro 2018 (``perforate=k q=m,m,...``).
-Rounding is adder-free: row j uses ``A_H xor a_{q_j-1}`` with its Booth sign flipped by the same bit.
+Rounding is adder-free: row j uses ``A_H xor a_{q_j-1}``, its Booth sign flipped by the same bit.
 
 The DAC'19 ROUP paper was not available; this is the spec's reconstruction, and the exposed q
 vector makes its alternatives (R relative to the first kept row, only the first row rounded) one

@@ -34,3 +34,13 @@ def have_icarus() -> bool:
 
 
 requires_icarus = pytest.mark.skipif(not have_icarus(), reason="iverilog not installed")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """The suite runs 2 workers on 2 cores: torch's own threads would only contend."""
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -18,13 +18,7 @@ from axhw.lut import design_lut  # noqa: E402
 from axhw.torch import Lut, approximate, finetune  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The suite runs 2 workers on 2 cores: torch's own threads would only contend."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "digits_example.py"
 

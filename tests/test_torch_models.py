@@ -14,13 +14,7 @@ from axhw.torch.modules import ApproxConv2d, ApproxLinear, ApproxMatmul, Multihe
     ViTAttention  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The suite runs 2 workers on 2 cores: torch's own threads would only contend."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class Block(nn.Module):

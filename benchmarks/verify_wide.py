@@ -15,10 +15,13 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
+import numpy as np
+
 from axhw.design import load_design, write_design
 from axhw.errors import AxhwError
 from axhw.families import make
 from axhw.formal import prove
+from axhw.netsim import CHUNK, generic_netlist, simulate_pairs, sweep_pairs
 from axhw.sim.harness import build_harness, sweep, workers
 
 
@@ -44,6 +47,29 @@ def bench_exhaustive(bits_list, tmp):
                   f"{r['checked'] / (t2 - t1) / 1e6:.1f} | {r['mismatches']} |", flush=True)
 
 
+def bench_netsim(tmp):
+    """The numpy gate evaluator (one core): all pairs of 8x8, and a 2^24-pair slice of 16x16."""
+    print("| design | gates | pairs | seconds (warm) | M pairs/s |")
+    print("|---|---:|---:|---:|---:|")
+    for bits, pairs in ((8, 1 << 16), (16, 1 << 24)):
+        d = load_design(write_design(make("exact", bits), tmp))
+        nl = generic_netlist(d.verilog_path, d.top)
+
+        def run():
+            if bits == 8:  # the run_pairs-compatible entry point, Yosys netlist from the cache
+                return len(simulate_pairs(d.verilog_path, d.top, d.ports, bits, bits,
+                                          d.out_bits, np.arange(pairs)))
+            return sum(len(o) for _, o in sweep_pairs(nl, d.ports, bits, bits, d.out_bits,
+                                                      0, pairs, CHUNK))
+
+        run()  # warm: netlist cached, numba compiled
+        t0 = time.perf_counter()
+        run()
+        dt = time.perf_counter() - t0
+        print(f"| {d.top} | {nl.cell_count} | {pairs:,} | {dt:.3f} | {pairs / dt / 1e6:.1f} |",
+              flush=True)
+
+
 def bench_formal(bits_list, timeout, tmp):
     print("| design | pairs | proof |")
     print("|---|---:|---|")
@@ -65,9 +91,13 @@ def main() -> None:
     ap.add_argument("--exhaustive", type=int, nargs="*", default=[16], help="widths (n x n)")
     ap.add_argument("--formal", type=int, nargs="*", default=[4, 6, 8], help="widths (n x n)")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per formal proof")
+    ap.add_argument("--no-netsim", action="store_true", help="skip the gate-evaluator table")
     args = ap.parse_args()
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
+        if not args.no_netsim:
+            print("\nnetsim (bit-parallel numpy gate evaluator, one core)\n")
+            bench_netsim(tmp)
         if args.exhaustive:
             print("\nexhaustive (bit-sliced Verilator harness, one harness + golden checker per core)\n")
             bench_exhaustive(args.exhaustive, tmp)

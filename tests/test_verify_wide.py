@@ -64,6 +64,14 @@ def test_exhaustive_12x12(tmp_path):
     assert r.checked == 1 << 24 and r.mismatches == 0
 
 
+@pytest.mark.slow
+def test_exhaustive_16x16(tmp_path):
+    """All 2^32 pairs (about a minute on 2 cores; benchmarks/verify_wide.py times it)."""
+    d = _design(tmp_path, "exact", 16)
+    (r,) = verify_design(d, sim="verilator", method="exhaustive")
+    assert r.checked == 1 << 32 and r.mismatches == 0
+
+
 # -- formal ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("family,bits,signed,params", [
     ("exact", 5, False, {}),

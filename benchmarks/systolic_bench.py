@@ -1,6 +1,6 @@
 """Systolic arrays: verification speed (cocotb on Icarus/Verilator) and PPA on the cell libraries.
 
-    AXHW_PDK_ROOT=../shared/pdk python benchmarks/systolic_bench.py [--quick]
+    AXHW_PDK_ROOT=../shared/pdk python benchmarks/systolic_bench.py [--no-verify] [--pdk P ...]
 
 Prints two markdown tables. Verification: `axhw verify`'s default workload (6 tiles x 4 matrices
 x 8 vectors with bubbles, back-pressure and a mid-stream reset) on a 4x4 and an 8x8 8-bit array,
@@ -32,7 +32,7 @@ PPA_DESIGNS = [
     ("perforated j2 k3", {"multiplier": "perforated:start=2,count=3", "backpressure": "0"}),
     ("heterogeneous", {"column_multipliers": HET, "backpressure": "0"}),
 ]
-CLOCK_NS = {"osu018": 10.0, "sky130hd": 5.0, "nangate45": 2.0, "asap7": 1.0}
+CLOCK_NS = {"osu018": 10.0, "nangate45": 2.0, "sky130hd": 5.0, "asap7": 1.0}
 
 
 def make(outdir: Path, rows: int, cols: int, kv: dict, signed: bool = False) -> Path:
@@ -83,14 +83,16 @@ def ppa_table(work: Path, pdks: list[str]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="PPA on osu018 only")
+    ap.add_argument("--pdk", action="append", help="PPA on this library (repeatable; default all)")
+    ap.add_argument("--no-verify", action="store_true", help="skip the verification table")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["AXHW_CACHE_DIR"] = str(Path(tmp) / "cache")  # cold builds
         work = Path(tmp)
-        verify_table(work)
-        print()
-        ppa_table(work, ["osu018"] if args.quick else ["osu018", "nangate45", "sky130hd", "asap7"])
+        if not args.no_verify:
+            verify_table(work)
+            print()
+        ppa_table(work, args.pdk or list(CLOCK_NS))
 
 
 if __name__ == "__main__":

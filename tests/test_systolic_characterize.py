@@ -36,7 +36,7 @@ def array_json(tmp_path, **kv):
     return write_array(SystolicArray.from_strings(4, 4, True, kv), tmp_path)
 
 
-@pytest.mark.parametrize("pdk", ["osu018", "nangate45"])
+@pytest.mark.parametrize("pdk", ["osu018", "nangate45", "sky130hd"])  # sky130: enable flops
 def test_array_ppa(tmp_path, pdk):
     design = load_design(array_json(tmp_path, backpressure=0,
                                     column_multipliers="exact;perforated:start=0,count=1"))

@@ -50,11 +50,17 @@ LANES = 64
 
 @dataclass(frozen=True)
 class FlopModel:
-    """A library flip-flop: positive-edge, no asynchronous pins."""
+    """A library flip-flop: positive-edge, no asynchronous pins. Its next state is a function of
+    its data pins and maybe its own state (enable flip-flops: ``(D&DE) | (IQ&!DE)``)."""
 
     clock_pin: str
-    next_state: object  # LibertyFunction of the data pins
+    state: tuple[str, str]  # the ff group's variables: state and inverted state
+    next_state: object  # LibertyFunction of the data pins and the state variables
     outputs: dict[str, bool]  # output pin -> inverted (reads the ff's second variable)
+
+    @property
+    def data_pins(self) -> list[str]:
+        return [p for p in self.next_state.pins if p not in self.state]
 
 
 @lru_cache(maxsize=None)
@@ -96,8 +102,8 @@ def flop_model(liberty_files: tuple[Path, ...], cell: str) -> FlopModel:
         if fn not in (state, inv_state):
             raise AxhwError(f"flip-flop {cell}: output function {fn!r} is not its state")
         outputs[str(pin.args[0]).strip('"')] = fn == inv_state
-    return FlopModel(clocked_on, parse_liberty_function(str(ff.get("next_state")).strip('"')),
-                     outputs)
+    return FlopModel(clocked_on, (state, inv_state),
+                     parse_liberty_function(str(ff.get("next_state")).strip('"')), outputs)
 
 
 def _pack_bits(bits: np.ndarray) -> list[np.ndarray]:
@@ -132,7 +138,7 @@ class GateLevelArray:
             if conns.get(ff.clock_pin) != self.clk:
                 raise AxhwError(f"flip-flop {name} is not clocked by clk")
             outs = {pin: conns[pin] for pin in ff.outputs if pin in conns}
-            self.flops.append((name, ff, {p: conns[p] for p in ff.next_state.pins}, outs))
+            self.flops.append((name, ff, {p: conns[p] for p in ff.data_pins}, outs))
             q_bits += list(outs.values())
         ports = {**mod["ports"], "__ffq": {"direction": "input", "bits": q_bits}}
         cut = {"modules": {self.top: {**mod, "ports": ports, "cells": comb}}}
@@ -152,8 +158,9 @@ class GateLevelArray:
         q = [(~s if inv else s) for s, (_, ff, _, outs) in zip(self.state, self.flops)
              for inv in (ff.outputs[p] for p in outs)]
         _, val = _run(self.netlist, self.steps, {**inputs, "__ffq": q}, LANES, keep=True)
-        self.state = [ff.next_state({p: val[b] for p, b in ins.items()}, ones)
-                      for _, ff, ins, _ in self.flops]
+        self.state = [ff.next_state({**{p: val[b] for p, b in ins.items()},
+                                     ff.state[0]: s, ff.state[1]: ~s}, ones)
+                      for s, (_, ff, ins, _) in zip(self.state, self.flops)]
         return val
 
 

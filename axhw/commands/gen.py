@@ -37,7 +37,8 @@ def params_table(name: str) -> str:
 
 @click.command()
 @click.option("--type", "type_", required=True, metavar="TYPE",
-              help="Family: " + ", ".join(family_names()) + " (see `axhw families`).")
+              help="Family: " + ", ".join(family_names()) + " (see `axhw families`), or systolic (an "
+                   "array of them: --type systolic --help-params).")
 @click.option("--bits", type=int, default=8, show_default=True, help="Width of operand a.")
 @click.option("--bits-b", type=int, default=None, help="Width of operand b (default: --bits).")
 @click.option("--signed", is_flag=True, help="Two's complement operands.")

@@ -85,3 +85,12 @@ def test_broken_array_rtl_is_caught(tmp_path, good, bad):
     vpath.write_text(text.replace(good, bad))
     summary = run_array("icarus", path, seed=2, **SMALL)
     assert summary["mismatches"] + summary["model_mismatches"] > 0
+
+
+def test_fixed_width_columns_and_narrow_accumulator_icarus(tmp_path):
+    """out_shift (fixed-width CCT/VCT ports placed at product scale) and a wrapping 12-bit
+    accumulator narrower than the products, in RTL."""
+    cols = "truncated:mode=cct,out_bits=8;exact;truncated:mode=vct,out_bits=10"
+    path = _write(tmp_path, 3, 3, 8, False, {"column_multipliers": cols, "acc_bits": "12"})
+    summary = run_array("icarus", path, seed=5, **SMALL)
+    _assert_clean(summary, 4 * 2 * 6, True)

@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -45,7 +46,7 @@ def testbench(top: str, ports: tuple[str, str, str], bits_a: int, bits_b: int, o
 
 
 @contextlib.contextmanager
-def _locked(path: Path):
+def locked(path: Path):
     ensure_dir(path.parent)
     with open(path, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -55,14 +56,15 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _prepared_runner(sim: str, bdir: Path, log: Path, cached: bool):
+def prepared_runner(sim: str, bdir: Path, log: Path, cached: bool):
     """A cocotb runner with its build state set. For a cached build nothing is recompiled:
     Icarus skips an up-to-date sim.vvp itself; Verilator's build command is emptied."""
     from cocotb_tools.runner import get_runner  # noqa: PLC0415
 
     runner = get_runner(sim)
     # cocotb's runner logs every command at INFO; axhw prints its own summary.
-    runner.log.setLevel(logging.DEBUG if logging.getLogger().level <= logging.INFO else logging.CRITICAL)
+    quiet = logging.getLogger().level > logging.INFO
+    runner.log.setLevel(logging.CRITICAL if quiet else logging.DEBUG)
     if cached and sim == "verilator":
         runner._build_command = lambda: []  # noqa: SLF001 - cocotb has no "skip build" switch
     runner.build(sources=[bdir / "dut.v", bdir / "axhw_tb.v"], hdl_toplevel="axhw_tb",
@@ -72,36 +74,51 @@ def _prepared_runner(sim: str, bdir: Path, log: Path, cached: bool):
     return runner
 
 
-def build(sim: str, top: str, verilog: Path, ports, bits_a, bits_b, out_bits, depth) -> Path:
-    """Compile (or reuse) the testbench + design for `sim`; return the build directory."""
-    env = sim_env(sim)
-    tb = testbench(top, ports, bits_a, bits_b, out_bits, depth)
-    key = hashlib.sha256("\0".join([sim, sim_version(sim), tb, verilog.read_text()]).encode())
-    bdir = cache_root() / "sim" / sim / key.hexdigest()[:24]
+def first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+@contextlib.contextmanager
+def environ(env: dict[str, str]):
+    """cocotb's runner reads the simulator set-up from os.environ: swap it in for the call."""
+    old = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
+def build_testbench(sim: str, top: str, tb_text: str, dut_text: str, prefix: str = "") -> Path:
+    """Compile (or reuse) testbench `axhw_tb` + design for `sim`; return the build directory.
+
+    Cached by content hash under <cache>/sim/<sim>/<prefix><hash>, shared under a file lock."""
+    key = hashlib.sha256("\0".join([sim, sim_version(sim), tb_text, dut_text]).encode())
+    bdir = cache_root() / "sim" / sim / f"{prefix}{key.hexdigest()[:24]}"
     marker = bdir / ".built"
     if marker.exists():
         return bdir
-    with _locked(bdir.with_suffix(".lock")):
+    with locked(bdir.with_suffix(".lock")):
         if marker.exists():
             return bdir
         ensure_dir(bdir)
-        (bdir / "axhw_tb.v").write_text(tb)
-        (bdir / "dut.v").write_text(verilog.read_text())
+        (bdir / "axhw_tb.v").write_text(tb_text)
+        (bdir / "dut.v").write_text(dut_text)
         log = bdir / "build.log"
-        import os  # noqa: PLC0415
-
-        old = dict(os.environ)
-        os.environ.update(env)
-        try:
-            _prepared_runner(sim, bdir, log, cached=False)
-        except (SystemExit, Exception) as exc:  # noqa: BLE001 - any build failure is a tool error
-            raise ToolError(sim, f"build of {top} failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                            str(log)) from None
-        finally:
-            os.environ.clear()
-            os.environ.update(old)
+        with environ(sim_env(sim)):
+            try:
+                prepared_runner(sim, bdir, log, cached=False)
+            except (SystemExit, Exception) as exc:  # noqa: BLE001 - any build failure
+                raise ToolError(sim, f"build of {top} failed: {first_line(exc)}", str(log)) from None
         marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
     return bdir
+
+
+def build(sim: str, top: str, verilog: Path, ports, bits_a, bits_b, out_bits, depth) -> Path:
+    """The pair-sweep testbench around a combinational design."""
+    tb = testbench(top, ports, bits_a, bits_b, out_bits, depth)
+    return build_testbench(sim, top, tb, verilog.read_text())
 
 
 def run_pairs(sim: str, top: str, verilog: Path, ports, bits_a: int, bits_b: int, out_bits: int,
@@ -136,31 +153,25 @@ def _run_chunk(sim: str, bdir: Path, env: dict, chunk: np.ndarray, design_json) 
     vec = run_dir / "vectors.hex"
     vec.write_text("\n".join(f"{int(x):x}" for x in chunk) + "\n")
     np.save(run_dir / "index.npy", chunk)
-    cfg = {"design": str(Path(design_json).resolve()) if design_json else None, "index": str(run_dir / "index.npy"),
+    cfg = {"design": str(Path(design_json).resolve()) if design_json else None,
+           "index": str(run_dir / "index.npy"),
            "out": str(run_dir / "outputs.hex"), "count": int(len(chunk)),
            "outputs_npy": str(run_dir / "outputs.npy"), "summary": str(run_dir / "summary.json")}
     (run_dir / "config.json").write_text(json.dumps(cfg))
     log = run_dir / "sim.log"
-    import os  # noqa: PLC0415
-
-    old = dict(os.environ)
-    os.environ.update(env)
-    try:
-        runner = _prepared_runner(sim, bdir, run_dir / "build.log", cached=True)
-        xml = runner.test(test_module="axhw.sim.cocotb_pairs", hdl_toplevel="axhw_tb",
-                          build_dir=bdir, test_dir=run_dir, timescale=("1ns", "1ps"),
-                          plusargs=[f"+vectors={vec}", f"+out={run_dir / 'outputs.hex'}",
-                                    f"+count={len(chunk)}"],
-                          extra_env={"AXHW_SIM_CONFIG": str(run_dir / "config.json")},
-                          log_file=log)
-        get_results(Path(xml))
-    except (SystemExit, Exception) as exc:  # noqa: BLE001
-        if not (run_dir / "summary.json").exists():
-            raise ToolError(sim, f"cocotb run failed: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-                            str(log)) from None
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
+    with environ(env):
+        try:
+            runner = prepared_runner(sim, bdir, run_dir / "build.log", cached=True)
+            xml = runner.test(test_module="axhw.sim.cocotb_pairs", hdl_toplevel="axhw_tb",
+                              build_dir=bdir, test_dir=run_dir, timescale=("1ns", "1ps"),
+                              plusargs=[f"+vectors={vec}", f"+out={run_dir / 'outputs.hex'}",
+                                        f"+count={len(chunk)}"],
+                              extra_env={"AXHW_SIM_CONFIG": str(run_dir / "config.json")},
+                              log_file=log)
+            get_results(Path(xml))
+        except (SystemExit, Exception) as exc:  # noqa: BLE001
+            if not (run_dir / "summary.json").exists():
+                raise ToolError(sim, f"cocotb run failed: {first_line(exc)}", str(log)) from None
     if not (run_dir / "summary.json").exists():
         raise ToolError(sim, "the cocotb test ended without a result", str(log))
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -30,7 +30,7 @@ from ..fileio import cache_root, ensure_dir, write_text
 from ..golden import to_raw, to_value
 from ..netsim import GateNetlist, generic_netlist
 from .check import MAX_REPORTED, compare_values
-from .cocotb_run import _locked
+from .cocotb_run import locked
 from .simulators import sim_env, sim_version
 
 HARNESS_VERSION = "1"
@@ -158,7 +158,7 @@ def build_harness(design: Design) -> Path:
     exe = bdir / "obj" / "harness"
     if exe.is_file():
         return exe
-    with _locked(bdir.with_suffix(".lock")):
+    with locked(bdir.with_suffix(".lock")):
         if exe.is_file():
             return exe
         ensure_dir(bdir)

@@ -6,18 +6,16 @@ file lock; the toplevel is a pass-through wrapper ``axhw_tb`` so the cached-runn
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
 
 from ..design import Design
 from ..errors import AxhwError, ToolError
-from ..fileio import cache_root, ensure_dir
-from ..sim.cocotb_run import _locked, _prepared_runner
-from ..sim.simulators import sim_env, sim_version
+from ..fileio import ensure_dir
+from ..sim.cocotb_run import build_testbench, environ, first_line, prepared_runner
+from ..sim.simulators import sim_env
 from .design import array_from_dict
 from .rtl import port_list
 
@@ -35,46 +33,7 @@ def wrapper(top: str, ports: list[dict]) -> str:
 
 
 def build(sim: str, top: str, verilog: Path, ports: list[dict]) -> Path:
-    tb = wrapper(top, ports)
-    text = verilog.read_text()
-    key = hashlib.sha256("\0".join([sim, sim_version(sim), tb, text]).encode()).hexdigest()[:24]
-    bdir = cache_root() / "sim" / sim / f"sa-{key}"
-    marker = bdir / ".built"
-    if marker.exists():
-        return bdir
-    with _locked(bdir.with_suffix(".lock")):
-        if marker.exists():
-            return bdir
-        ensure_dir(bdir)
-        (bdir / "axhw_tb.v").write_text(tb)
-        (bdir / "dut.v").write_text(text)
-        with _environ(sim_env(sim)):
-            try:
-                _prepared_runner(sim, bdir, bdir / "build.log", cached=False)
-            except (SystemExit, Exception) as exc:  # noqa: BLE001 - any build failure
-                raise ToolError(sim, f"build of {top} failed: {_first_line(exc)}",
-                                str(bdir / "build.log")) from None
-        marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
-    return bdir
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-class _environ:
-    """cocotb's runner reads the simulator setup from os.environ: swap it in for the call."""
-
-    def __init__(self, env: dict[str, str]):
-        self.env = env
-
-    def __enter__(self):
-        self.old = dict(os.environ)
-        os.environ.update(self.env)
-
-    def __exit__(self, *exc):
-        os.environ.clear()
-        os.environ.update(self.old)
+    return build_testbench(sim, top, wrapper(top, ports), verilog.read_text(), prefix="sa-")
 
 
 def run_array(sim: str, design_json: Path, seed: int = 1, **workload) -> dict:
@@ -90,16 +49,16 @@ def run_array(sim: str, design_json: Path, seed: int = 1, **workload) -> dict:
     (run_dir / "config.json").write_text(json.dumps(cfg))
     log = run_dir / "sim.log"
     t0 = time.perf_counter()
-    with _environ(sim_env(sim)):
+    with environ(sim_env(sim)):
         try:
-            runner = _prepared_runner(sim, bdir, run_dir / "build.log", cached=True)
+            runner = prepared_runner(sim, bdir, run_dir / "build.log", cached=True)
             runner.test(test_module="axhw.systolic.cocotb_array", hdl_toplevel="axhw_tb",
                         build_dir=bdir, test_dir=run_dir, timescale=("1ns", "1ps"),
                         extra_env={"AXHW_SIM_CONFIG": str(run_dir / "config.json")},
                         log_file=log)
         except (SystemExit, Exception) as exc:  # noqa: BLE001
             if not (run_dir / "summary.json").exists():
-                raise ToolError(sim, f"cocotb run failed: {_first_line(exc)}", str(log)) from None
+                raise ToolError(sim, f"cocotb run failed: {first_line(exc)}", str(log)) from None
     if not (run_dir / "summary.json").exists():
         raise ToolError(sim, "the cocotb array test ended without a result", str(log))
     summary = json.loads((run_dir / "summary.json").read_text())

@@ -88,12 +88,39 @@ def check_mapping(design: Design, a_raw, b_raw, p_raw, log) -> None:
                                  f"got {got[k]}, expected {want[k]})", str(log))
 
 
-def _keep_run(workdir: Path, final: Path) -> Path:
-    try:
-        os.replace(workdir, final)
-    except OSError:  # an earlier or parallel run of the same key already holds `final`
-        shutil.rmtree(workdir, ignore_errors=True)
-    return final
+class CachedRun:
+    """One characterization run's cache entry: ``result`` is the cached dict (or None); on a miss,
+    ``start()`` gives a private run folder (parallel runs of one key must not share files) and
+    ``keep()`` renames it to runs/<key> (a failed run's folder stays, its logs named in the error)
+    and ``finish(result)`` writes the result."""
+
+    def __init__(self, design: Design, library: Library, options: dict, use_cache: bool = True):
+        self.versions = tool_versions()
+        self.key = _cache_key(design, library, options, self.versions)
+        self.dir = ensure_dir(cache_root() / "characterize")
+        self.file = self.dir / f"{self.key}.json"
+        self.result = (json.loads(self.file.read_text())
+                       if use_cache and self.file.is_file() else None)
+
+    def start(self) -> Path:
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{self.key}.",
+                                             dir=ensure_dir(self.dir / "runs")))
+        return self.workdir
+
+    @property
+    def final(self) -> Path:
+        return self.dir / "runs" / self.key
+
+    def keep(self) -> Path:
+        try:
+            os.replace(self.workdir, self.final)
+        except OSError:  # an earlier or parallel run of the same key already holds it
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return self.final
+
+    def finish(self, result: dict) -> dict:
+        write_json(self.file, result)
+        return result
 
 
 def check_clock(clock_ns: float) -> float:
@@ -116,27 +143,21 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
                "seed": None if activity_file else seed,
                "activity": sha256_file(Path(activity_file)) if activity_file else "uniform",
                "load_inverters": LOAD_INVERTERS}
-    versions = tool_versions()
-    key = _cache_key(design, library, options, versions)
-    cdir = ensure_dir(cache_root() / "characterize")
-    cached = cdir / f"{key}.json"
-    if use_cache and cached.is_file():
-        return json.loads(cached.read_text())
+    run = CachedRun(design, library, options, use_cache)
+    if run.result is not None:
+        return run.result
 
     from .metrics import design_metrics  # noqa: PLC0415 - numba import only when needed
 
     t0 = time.perf_counter()
-    # A private run folder (parallel runs of one key must not share files), renamed to
-    # runs/<key> on success; a failed run's folder stays, its logs named in the error.
-    runs = ensure_dir(cdir / "runs")
-    workdir = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=runs))
+    workdir = run.start()
     syn = synthesize(design.verilog_path, design.top, library, clock_ns, workdir)
     act: Activity = switching_activity(syn, library, design.ports, a_raw, b_raw)
     check_mapping(design, a_raw, b_raw, act.outputs, syn.log)
     timing = sta(syn, library, clock_ns, input_port_names(syn), activity=act)
     ppa_s = time.perf_counter() - t0
     metrics = design_metrics(design)
-    final = _keep_run(workdir, runs / key)
+    final = run.keep()
     result = {
         **metrics,
         "pdk": library.pdk, "library": library.describe(),
@@ -155,10 +176,9 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
         "input_drive": f"{timing.drive_cell} (set_driving_cell)",
         "output_load_ff": timing.load_ff,
         "output_load": f"{LOAD_INVERTERS} x input cap of {library.inverter[0]}",
-        "tools": versions, "flow_version": FLOW_VERSION,
+        "tools": run.versions, "flow_version": FLOW_VERSION,
         "netlist": str(final / syn.netlist_v.name),
         "logs": {"yosys": str(final / syn.log.name), "opensta": str(final / Path(timing.log).name)},
         "ppa_seconds": round(ppa_s, 3),
     }
-    write_json(cached, result)
-    return result
+    return run.finish(result)

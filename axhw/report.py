@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import numpy as np
 
 from .errors import AxhwError
 from .fileio import atomic_path, ensure_dir, write_text

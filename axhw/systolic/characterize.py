@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,10 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from ..activity import Activity, port_bit_names
-from ..characterize import _cache_key, _keep_run, check_clock, tool_versions
+from ..characterize import CachedRun, check_clock
 from ..design import Design
 from ..errors import AxhwError, ToolError
-from ..fileio import cache_root, ensure_dir, write_json
 from ..golden import port_value
 from ..netsim import (CONST_BITS, _compile_cells, _run, parse_liberty_function, read_yosys_json,
                       unpack)
@@ -244,21 +242,17 @@ def characterize_array(design: Design, library: Library, clock_ns: float, vector
     window = -(-vectors // LANES)
     options = {"flow": FLOW, "clock_ns": clock_ns, "lanes": LANES, "window": window,
                "seed": seed, "load_inverters": LOAD_INVERTERS}
-    versions = tool_versions()
-    key = _cache_key(design, library, options, versions)
-    cdir = ensure_dir(cache_root() / "characterize")
-    cached = cdir / f"{key}.json"
-    if use_cache and cached.is_file():
-        return json.loads(cached.read_text())
+    run = CachedRun(design, library, options, use_cache)
+    if run.result is not None:
+        return run.result
     t0 = time.perf_counter()
-    runs = ensure_dir(cdir / "runs")
-    workdir = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=runs))
+    workdir = run.start()
     syn = synthesize(design.verilog_path, design.top, library, clock_ns, workdir, map_flops=True)
     act, checked = gemm_activity(syn, library, arr, window, seed)
     inputs = [n for n in port_bit_names(json.loads(syn.netlist_json.read_text()), syn.top).values()
               if n != "clk"]
     timing = sta(syn, library, clock_ns, inputs, activity=act, clock_port="clk")
-    final = _keep_run(workdir, runs / key)
+    final = run.keep()
     macs = arr.rows * arr.cols
     result = {
         "design": design.top, "family": "systolic", "rows": arr.rows, "cols": arr.cols,
@@ -285,13 +279,12 @@ def characterize_array(design: Design, library: Library, clock_ns: float, vector
         "mean_toggle_rate": act.mean_toggle_rate,
         "input_drive": f"{timing.drive_cell} (set_driving_cell)",
         "output_load_ff": timing.load_ff,
-        "tools": versions, "flow": FLOW,
+        "tools": run.versions, "flow": FLOW,
         "netlist": str(final / syn.netlist_v.name),
         "logs": {"yosys": str(final / syn.log.name), "opensta": str(final / Path(timing.log).name)},
         "ppa_seconds": round(time.perf_counter() - t0, 3),
     }
-    write_json(cached, result)
-    return result
+    return run.finish(result)
 
 
 ROWS = [("area_um2", "area (um^2)", "{:.3f}"), ("sequential_area_um2", "  registers (um^2)", "{:.3f}"),

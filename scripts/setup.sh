@@ -21,7 +21,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "[setup] creating venv $VENV" >&2
   python3 -m venv "$VENV"
 fi
-EXTRAS="${AXHW_EXTRAS:-test,torch}"
+EXTRAS="${AXHW_EXTRAS:-test,torch,cuda}"
 STAMP="$VENV/.axhw-installed-$EXTRAS"
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
   echo "[setup] pip install -e .[$EXTRAS]" >&2

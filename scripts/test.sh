@@ -6,5 +6,4 @@ bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 # The PDK libraries live beside the checkout in CI (../shared/pdk); tests skip what is absent.
 if [ -z "${AXHW_PDK_ROOT:-}" ] && [ -d "$ROOT/../shared/pdk" ]; then export AXHW_PDK_ROOT="$ROOT/../shared/pdk"; fi
-export NUMBA_ENABLE_CUDASIM="${NUMBA_ENABLE_CUDASIM:-1}"
 exec "$ROOT/.venv/bin/python" -m pytest -n 2 --dist loadgroup "$@"

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hdl.pparray import build_and_array, masked_golden
-from ..hdl.trees import TREES, emit_product
-from .base import Multiplier, check, check_choice, check_range, param
+from ..hdl.trees import emit_product
+from .base import Multiplier, check, check_choice, check_range, param, tree_param
 from .masked import kept_sum
 
 ROW_OPERANDS = ("b", "a")
@@ -29,7 +29,7 @@ class BrokenArrayMultiplier(Multiplier):
                    range="h..bits_a+bits_b-2")
     row_operand: str = param("b", "operand whose bits index the rows (i)", short="r",
                              range="|".join(ROW_OPERANDS))
-    tree: str = param("dadda", "reduction tree", short="", range="|".join(TREES))
+    tree: str = tree_param()
 
     family = "bam"
     abbrev = "bam"
@@ -38,7 +38,6 @@ class BrokenArrayMultiplier(Multiplier):
 
     def validate(self) -> None:
         check_choice("row_operand", self.row_operand, ROW_OPERANDS)
-        check_choice("tree", self.tree, TREES)
         rows = self.bits_b if self.row_operand == "b" else self.bits_a
         check_range("h", self.h, 0, rows - 1)
         check(self.h <= self.v, f"h={self.h} > v={self.v}: the break levels need h <= v")

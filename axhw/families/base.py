@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import AxhwError
 from ..hdl.netlist import Netlist
+from ..hdl.trees import TREES
 
 MIN_BITS, MAX_BITS = 2, 16
 
@@ -28,6 +29,11 @@ def param(default: Any, help: str, short: str | None = None, range: str = "",
     if isinstance(default, (list, dict, set)):
         raise TypeError("use tuples for sequence defaults")
     return field(default=default, metadata=meta)
+
+
+def tree_param() -> Any:
+    """The reduction-tree parameter every tree-based family has (checked in __post_init__)."""
+    return param("dadda", "reduction tree", short="", range="|".join(TREES))
 
 
 def check(cond: bool, message: str) -> None:
@@ -60,6 +66,8 @@ class Multiplier:
             v = getattr(self, name)
             check(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer")
             check_range(name, v, MIN_BITS, MAX_BITS)
+        if "tree" in {f.name for f in dataclasses.fields(self)}:
+            check_choice("tree", self.tree, TREES)
         self.validate()
 
     # -- to be provided by families -------------------------------------------------------------

@@ -8,8 +8,8 @@ import numpy as np
 
 from ..hdl import booth
 from ..hdl.pparray import build_and_array
-from ..hdl.trees import TREES, emit_product
-from .base import Multiplier, check_choice, param
+from ..hdl.trees import emit_product
+from .base import Multiplier, check_choice, param, tree_param
 
 ENCODINGS = ("and", "booth")
 
@@ -18,7 +18,7 @@ ENCODINGS = ("and", "booth")
 class ExactMultiplier(Multiplier):
     encoding: str = param("and", "partial products: AND array or radix-4 Booth", short="",
                           range="and|booth")
-    tree: str = param("dadda", "reduction tree", short="", range="|".join(TREES))
+    tree: str = tree_param()
 
     family = "exact"
     abbrev = "exact"
@@ -27,7 +27,6 @@ class ExactMultiplier(Multiplier):
 
     def validate(self) -> None:
         check_choice("encoding", self.encoding, ENCODINGS)
-        check_choice("tree", self.tree, TREES)
 
     def golden(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
         return A.astype(np.int64) * B.astype(np.int64)

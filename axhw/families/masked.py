@@ -16,8 +16,8 @@ from fractions import Fraction
 import numpy as np
 
 from ..hdl.pparray import KeepFn, build_and_array, masked_golden, pp_weight_sign
-from ..hdl.trees import TREES, emit_product
-from .base import Multiplier, check, check_choice, param
+from ..hdl.trees import emit_product
+from .base import Multiplier, check, check_choice, param, tree_param
 
 COMPENSATIONS = ("none", "constant")
 
@@ -82,7 +82,7 @@ class MaskedMultiplier(Multiplier):
                                           short="dc", range="0..bits_a+bits_b-2")
     compensation: str = param("none", "add the rounded mean of the removed bits as a constant",
                               short="", range="|".join(COMPENSATIONS))
-    tree: str = param("dadda", "reduction tree", short="", range="|".join(TREES))
+    tree: str = tree_param()
 
     family = "masked"
     abbrev = "masked"
@@ -91,7 +91,6 @@ class MaskedMultiplier(Multiplier):
 
     def validate(self) -> None:
         check_choice("compensation", self.compensation, COMPENSATIONS)
-        check_choice("tree", self.tree, TREES)
         na, nb = self.bits_a, self.bits_b
         npp = na * nb
         digits = _hex_digits(self.mask)

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..hdl import booth
 from ..hdl.pparray import build_and_array
-from ..hdl.trees import TREES, emit_product
-from .base import Multiplier, check_choice, check_range, param
+from ..hdl.trees import emit_product
+from .base import Multiplier, check_choice, check_range, param, tree_param
 
 ENCODINGS = ("and", "booth")
 
@@ -29,7 +29,7 @@ class PerforatedMultiplier(Multiplier):
                        range="and: 1..min(n-j, n-1) (signed n-1-j); booth: 1..digits-j")
     encoding: str = param("and", "partial products: AND array or radix-4 Booth", short="",
                           range="and|booth")
-    tree: str = param("dadda", "reduction tree", short="", range="|".join(TREES))
+    tree: str = tree_param()
 
     family = "perforated"
     abbrev = "perf"
@@ -41,7 +41,6 @@ class PerforatedMultiplier(Multiplier):
 
     def validate(self) -> None:
         check_choice("encoding", self.encoding, ENCODINGS)
-        check_choice("tree", self.tree, TREES)
         n = self.bits_b
         if self.encoding == "and":
             # The sign row (b[n-1]) is never perforated for signed operands (spec §4.1).

@@ -24,8 +24,8 @@ from ..hdl import booth
 from ..hdl.bitmatrix import BitMatrix
 from ..hdl.netlist import ONE, ZERO, Netlist
 from ..hdl.pparray import build_and_array
-from ..hdl.trees import TREES, emit_product
-from .base import Multiplier, check, check_choice, check_range, param
+from ..hdl.trees import emit_product
+from .base import Multiplier, check, check_choice, check_range, param, tree_param
 
 MODES = ("roba", "operand", "rad")
 
@@ -38,7 +38,7 @@ class RoundedMultiplier(Multiplier):
                               short="r", range="1..min(bits)-1")
     k: int | None = param(None, "mode=rad: LSBs of B forming the approximate radix-2^k digit",
                           short="k", range="even, 4 < k < bits_b")
-    tree: str = param("dadda", "reduction tree", short="", range="|".join(TREES))
+    tree: str = tree_param()
 
     family = "rounded"
     abbrev = "rnd"
@@ -46,7 +46,6 @@ class RoundedMultiplier(Multiplier):
 
     def validate(self) -> None:
         check_choice("mode", self.mode, MODES)
-        check_choice("tree", self.tree, TREES)
         check(self.mode == "operand" or self.round is None,
               f"round applies only to mode=operand (mode={self.mode})")
         check(self.mode == "rad" or self.k is None,

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hdl import booth
-from ..hdl.trees import TREES, emit_product
-from .base import Multiplier, check, check_choice, check_range, param
+from ..hdl.trees import emit_product
+from .base import Multiplier, check, check_range, param, tree_param
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,13 @@ class RoupMultiplier(Multiplier):
                        short="r", range="0..2P+bits_a-1")
     q: tuple[int, ...] = param((), "explicit per-kept-row rounding q_P,q_P+1,... (instead of R)",
                                short="q", range="digits-P entries, each 0..bits_a-1")
-    tree: str = param("dadda", "reduction tree", short="", range="|".join(TREES))
+    tree: str = tree_param()
 
     family = "roup"
     abbrev = "roup"
     description = "rounding + perforation radix-4 Booth multiplier (ROUP / PR|k,m, Leon et al.)"
 
     def validate(self) -> None:
-        check_choice("tree", self.tree, TREES)
         check(self.signed, "roup is defined for signed operands only (radix-4 Booth of a signed "
                            "multiplier): add --signed")
         nd = booth.num_digits(self.bits_b, True)

@@ -20,8 +20,8 @@ from fractions import Fraction
 import numpy as np
 
 from ..hdl.pparray import build_and_array, masked_golden, operand_bits
-from ..hdl.trees import TREES, emit_product
-from .base import Multiplier, check, check_choice, check_range, param
+from ..hdl.trees import emit_product
+from .base import Multiplier, check, check_choice, check_range, param, tree_param
 from .masked import (compensation_constant, kept_sum, pp_term, removed_mean, round_to_column,
                      verilog_int)
 
@@ -43,7 +43,7 @@ class TruncatedMultiplier(Multiplier):
                                  short="z", range="cct/vct: 1..bits_a+bits_b-1")
     guard: int = param(0, "cct/vct: guard columns k kept below the output", short="g",
                        range="0..bits_a+bits_b-z")
-    tree: str = param("dadda", "reduction tree", short="", range="|".join(TREES))
+    tree: str = tree_param()
 
     family = "truncated"
     abbrev = "trunc"
@@ -57,7 +57,6 @@ class TruncatedMultiplier(Multiplier):
     def validate(self) -> None:
         check_choice("mode", self.mode, MODES)
         check_choice("correction", self.correction, CORRECTIONS)
-        check_choice("tree", self.tree, TREES)
         width = self.bits_a + self.bits_b
         if self.mode in FULL_WIDTH_MODES:
             hi = width - 2 if self.mode == "column" else min(self.bits_a, self.bits_b) - 1

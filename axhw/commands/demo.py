@@ -11,6 +11,7 @@ from ..design import load_design, write_design
 from ..errors import VerificationFailed
 from ..families import make
 from ..golden import all_pairs
+from ..metrics import compute_metrics
 from ..verify import verify_design
 from .verify import format_result
 
@@ -26,11 +27,10 @@ def demo(outdir):
     design = load_design(path)
     click.echo(f"generated {path}")
     A, B = all_pairs(spec.bits_a, spec.bits_b, spec.signed)
-    err = spec.golden(A, B) - A * B
-    exact = A * B
-    nz = exact != 0
-    click.echo(f"golden model: ER {float((err != 0).mean()):.5f}  MED {float(abs(err).mean()):.2f}  "
-               f"WCE {int(abs(err).max())}  MRED {float((abs(err[nz]) / abs(exact[nz])).mean()):.5f}")
+    m = compute_metrics(spec.golden(A, B), A * B, bits_a=spec.bits_a, bits_b=spec.bits_b,
+                        signed=spec.signed)
+    click.echo(f"golden model: ER {m['er']:.5f}  MED {m['mae']:.2f}  WCE {m['wce']}  "
+               f"MRED {m['mred']:.5f}")
     click.echo("verifying every input pair on Icarus and Verilator (cocotb) ...")
     results = verify_design(design, sim="both")
     for r in results:

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import AxhwError
 from ..families import get_family
 from ..families.base import MAX_BITS, MIN_BITS, Multiplier, check, check_range
-from ..golden import golden_lut, port_value, to_raw
+from ..golden import product_lut
 
 MAX_DIM = 64
 MAX_ACC_BITS = 62  # the Python models keep sums in int64
@@ -77,7 +77,7 @@ class SystolicArray:
         cache: dict[str, np.ndarray] = {}
         for m in self.multipliers:
             if m.top not in cache:
-                lut = port_value(to_raw(golden_lut(m), m.out_bits), m.out_bits, m.out_signed) << m.out_shift
+                lut = product_lut(m)
                 lut.setflags(write=False)
                 cache[m.top] = lut
         return tuple(cache[m.top] for m in self.multipliers)

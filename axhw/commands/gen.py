@@ -5,23 +5,8 @@ from __future__ import annotations
 import click
 
 from ..design import write_design
-from ..errors import AxhwError
 from ..families import family_names, get_family
-
-
-def parse_kv(items: tuple[str, ...]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items:
-        if "=" not in item:
-            raise AxhwError(f"-p {item!r}: expected KEY=VALUE")
-        k, v = item.split("=", 1)
-        k = k.strip()
-        if not k:
-            raise AxhwError(f"-p {item!r}: empty key")
-        if k in out:
-            raise AxhwError(f"-p {k} given twice")
-        out[k] = v
-    return out
+from ..families.base import parse_kv
 
 
 def params_table(name: str) -> str:

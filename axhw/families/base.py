@@ -36,6 +36,23 @@ def tree_param() -> Any:
     return param("dadda", "reduction tree", short="", range="|".join(TREES))
 
 
+def parse_kv(items, flag: str = "-p") -> dict[str, str]:
+    """``KEY=VALUE`` command-line items -> dict (for ``from_strings``); `flag` names the option
+    in errors. Empty and repeated keys are errors."""
+    out: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise AxhwError(f"{flag} {item!r}: expected KEY=VALUE")
+        k, v = item.split("=", 1)
+        k = k.strip()
+        if not k:
+            raise AxhwError(f"{flag} {item!r}: empty key")
+        if k in out:
+            raise AxhwError(f"{flag} {k} given twice")
+        out[k] = v
+    return out
+
+
 def check(cond: bool, message: str) -> None:
     if not cond:
         raise AxhwError(message)

@@ -37,6 +37,7 @@ import yaml
 
 from ..errors import AxhwError
 from ..families import family_names, get_family
+from ..families.base import parse_kv
 
 VERIFY_MODES = ("off", "random", "exhaustive")
 TOP_KEYS = {"name", "bits", "bits_b", "signed", "pdks", "liberty", "pdk_root", "clock_ns",
@@ -237,13 +238,8 @@ def spec_from_cli(type_: str, bits: int, bits_b: int | None, signed: bool,
                   **options) -> SweepSpec:
     """The one-liner: ``--type perforated --bits 8 --grid start=0..6 --grid count=1..3``."""
     def kv(items, flag):
-        out = {}
-        for item in items:
-            if "=" not in item:
-                raise AxhwError(f"{flag} {item!r}: expected KEY=VALUES")
-            k, v = item.split("=", 1)
-            out[k.strip()] = [x.strip() for x in v.split(",")] if "," in v else v.strip()
-        return out
+        return {k: [x.strip() for x in v.split(",")] if "," in v else v.strip()
+                for k, v in parse_kv(items, flag).items()}
 
     def typed(values):
         conv = []

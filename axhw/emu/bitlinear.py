@@ -208,16 +208,23 @@ def _mm(a, b, engine: str):
 
 
 def _int8_mm(a, b):
-    """torch._int_mm with the CUDA shape rules met by zero padding (M > 16, K and N % 8 == 0)."""
+    """torch._int_mm, exact int32 results. On CUDA the shapes are zero-padded to multiples of 16
+    (M > 16): cuBLASLt's int8 kernels refuse others (seen with CUDA 13 on an H200 for
+    197x64x197 attention products even after padding to multiples of 8); should cuBLASLt still
+    refuse, a float64 product (exact for these magnitudes) takes over."""
     import torch
 
     M, K = a.shape
     N = b.shape[1]
-    if a.device.type == "cuda" and (M <= 16 or K % 8 or N % 8):
-        a = torch.nn.functional.pad(a, (0, (-K) % 8, 0, max(0, 17 - M)))
-        b = torch.nn.functional.pad(b, (0, (-N) % 8, 0, (-K) % 8))
-        return torch._int_mm(a, b)[:M, :N]
-    return torch._int_mm(a.contiguous(), b.contiguous())
+    if a.device.type != "cuda":
+        return torch._int_mm(a.contiguous(), b.contiguous())
+    if M <= 16 or M % 16 or K % 16 or N % 16:
+        a = torch.nn.functional.pad(a, (0, (-K) % 16, 0, max(32, M + (-M) % 16) - M))
+        b = torch.nn.functional.pad(b, (0, (-N) % 16, 0, (-K) % 16))
+    try:
+        return torch._int_mm(a.contiguous(), b.contiguous())[:M, :N]
+    except RuntimeError:
+        return torch.mm(a[:M, :K].double(), b[:K, :N].double()).to(torch.int32)
 
 
 _TORCH_DTYPE = {"int8": "int8", "fp16": "float16", "fp32": "float32", "fp64": "float64"}

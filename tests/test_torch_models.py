@@ -166,3 +166,29 @@ def test_vit_attention_wrapper_matches_module():
     x = torch.randn(2, 5, 16)
     with torch.no_grad():
         assert np.allclose(ViTAttention(attn)(x).numpy(), attn(x).numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("design", ["perforated:start=0,count=3,signed=1",
+                                    "roup:perforate=1,round=4,signed=1"])
+@pytest.mark.parametrize("gradient", ["ste", "lut"])
+def test_batched_attention_matmul_equals_one_lut_matmul_per_slice(design, gradient):
+    """ApproxMatmul runs a (B, M, K) @ (B, K, N) product as one grouped LUT call; forward values
+    and both gradients equal one LutMatmul per slice (bit-linear and LUT-only designs)."""
+    from axhw.torch.functional import LutMatmul
+
+    torch.manual_seed(3)
+    model = ViT().eval()
+    q = at.approximate(model, {"*.qk": design}, torch.randn(2, 3, 16, 16), gradient=gradient)
+    layer = q.blocks[0].attn.qk
+    a = torch.randn(2, 3, 5, 4, requires_grad=True)
+    b = torch.randn(2, 3, 4, 6, requires_grad=True)
+    got = layer(a, b)
+    got.sum().backward()
+    a2, b2 = a.detach().clone().requires_grad_(), b.detach().clone().requires_grad_()
+    sa, sb = layer.act_scale(0), layer.act_scale(1)
+    want = torch.stack([LutMatmul.apply(x, y, sa, sb, layer.op)
+                        for x, y in zip(a2.reshape(6, 5, 4), b2.reshape(6, 4, 6))]).reshape(2, 3, 5, 6)
+    want.sum().backward()
+    assert torch.equal(got, want)
+    assert torch.allclose(a.grad, a2.grad, atol=1e-6) and torch.allclose(b.grad, b2.grad, atol=1e-6)
+    assert a.grad.abs().sum() > 0

@@ -118,8 +118,24 @@ class ApproxMatmul(ApproxLayer):
         a3 = a.expand(lead + a.shape[-2:]).reshape((-1,) + a.shape[-2:])
         b3 = b.expand(lead + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
         sa, sb = self.act_scale(0), self.act_scale(1)
-        out = [LutMatmul.apply(x, y, sa, sb, self.op) for x, y in zip(a3, b3)]
-        return torch.stack(out).reshape(lead + (a.shape[-2], b.shape[-1]))
+        if self.op.index is not None or a3.shape[0] == 1:
+            out = torch.stack([LutMatmul.apply(x, y, sa, sb, self.op) for x, y in zip(a3, b3)])
+        else:
+            out = _batched_lut_matmul(a3, b3, sa, sb, self.op)
+        return out.reshape(lead + (a.shape[-2], b.shape[-1]))
+
+
+def _batched_lut_matmul(a3, b3, sa, sb, op: LutOp) -> torch.Tensor:
+    """(B, M, K) @ (B, K, N) in one LUT call: a 1x1 convolution with B groups, image m holding
+    the B rows a3[:, m] as channels and filter g*N + n the column b3[g, :, n]. Same products and
+    sums as B LutMatmuls (one per image and head of an attention layer was 1,225 calls per ViT-S
+    forward, 97 % of its time on an H200)."""
+    B, M, K = a3.shape
+    N = b3.shape[-1]
+    x = a3.permute(1, 0, 2).reshape(M, B * K, 1, 1)
+    w = b3.transpose(1, 2).reshape(B * N, K, 1, 1)
+    y = LutConv2d.apply(x, w, sa, sb, op, ((1, 1), (0, 0), (1, 1), B))
+    return y.reshape(M, B, N).permute(1, 0, 2)
 
 
 def _matmul(layer: nn.Module | None, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -184,8 +184,9 @@ class SweepInterrupted(AxhwError):
         self.exit_code = 128 + signum
 
 
-class _Terminated(Exception):
-    """SIGTERM, raised in the main thread so that the sweep stops like on Ctrl-C."""
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that the sweep stops like on Ctrl-C (a
+    BaseException, like KeyboardInterrupt, so that no point's error handling swallows it)."""
 
 
 @contextlib.contextmanager
@@ -279,20 +280,21 @@ def _dask_client(address):
 def _run_bounded(points, run_here, submit, wait, window: int, collect) -> None:
     """Submit points as results come back, at most `window` in flight: memory stays flat however
     large the grid. Invalid points need no worker."""
-    pending: dict = {}
+    pending: set = set()
 
     def drain():
         done, _ = wait(list(pending), return_when=cf.FIRST_COMPLETED)
         for fut in done:
-            collect(pending.pop(fut), fut.result())
+            pending.remove(fut)
+            collect(fut.result())
 
     for p in points:
         if p.invalid:
-            collect(p.index, run_here(p))
+            collect(run_here(p))
             continue
         while len(pending) >= window:
             drain()
-        pending[submit(p)] = p.index
+        pending.add(submit(p))
     while pending:
         drain()
 
@@ -332,7 +334,7 @@ def run_sweep(spec: SweepSpec, outdir: Path | str, jobs: int | None = None,
     bar = _progress(total, spec.name) if progress else None
     failed = 0
 
-    def collect(idx: int, rows: list[dict]):
+    def collect(rows: list[dict]):
         nonlocal failed
         spool.add(rows)
         failed += sum(r.get("status") not in ("ok",) for r in rows)
@@ -356,7 +358,7 @@ def run_sweep(spec: SweepSpec, outdir: Path | str, jobs: int | None = None,
                              wait, 4 * max(1, sum(client.nthreads().values())), collect)
             elif workers == 1 or total <= 1:
                 for p in expand(spec):
-                    collect(p.index, run_here(p))
+                    collect(run_here(p))
             else:
                 pool = cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
                                               initargs=(os.getpid(),),

@@ -79,7 +79,7 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert lines[0].startswith("sweep ") and len(lines) == 2, err
+    assert lines[0].startswith("sweep: 10 points") and len(lines) == 2, err
     assert lines[1].startswith("axhw: interrupted; ") and lines[1].endswith(
         " of 10 points done, re-run to resume"), err
     assert "Traceback" not in err

@@ -72,8 +72,6 @@ def ppa_table(work: Path, pdks: list[str]) -> None:
             print(f"| {pdk} | skipped: {exc} |", file=sys.stderr)
             continue
         for label, kv in PPA_DESIGNS:
-            if "backpressure=1" in label and pdk != "nangate45":
-                continue
             design = load_design(make(work / f"ppa_{label.split(',')[0]}", 4, 4, kv))
             r = characterize(design, lib, clock_ns=CLOCK_NS[pdk], use_cache=False)
             print(f"| {pdk} | {r['clock_ns']:g} | {label} | {r['area_um2']:.2f} | {r['flops']} | "

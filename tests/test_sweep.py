@@ -179,15 +179,16 @@ def test_bad_spec_one_line(tmp_path, text, needle):
 
 def test_one_liner_and_examples_parse():
     from axhw.sweep import load_spec, spec_from_cli
-    from axhw.sweep.points import expand
+    from axhw.sweep.points import count_points, expand
 
     root = Path(__file__).resolve().parents[1] / "examples"
-    assert len(expand(load_spec(root / "small.toml"))) == 10
-    assert len(expand(load_spec(root / "perf_vs_trunc.yaml"))) > 30
+    assert len(list(expand(load_spec(root / "small.toml")))) == 10
+    assert len(list(expand(load_spec(root / "perf_vs_trunc.yaml")))) > 30
     s = spec_from_cli("perforated", 8, None, False, ("start=0..6", "count=1..3"), (),
                       ("nangate45",))
-    pts = expand(s)
+    pts = list(expand(s))
     assert len(pts) == 21 and sum(p.invalid is not None for p in pts) == 1
+    assert count_points(s) == 21 and [p.index for p in pts] == list(range(21))
 
 
 def test_report_renders_in_chromium(sweep_dir):

@@ -203,3 +203,11 @@ def test_lut_of_an_array_is_a_clear_error(tmp_path, cli):
     assert_one_line_error(proc)
     assert "systolic array, not a multiplier" in proc.stderr
     assert not (tmp_path / "x.npy").exists()
+
+
+def test_help_params_lists_every_parameter():
+    from axhw.systolic.array import PARAM_KEYS
+    from axhw.systolic.gen import PARAMS_HELP
+
+    listed = {line.split()[0] for line in PARAMS_HELP.splitlines()[1:] if line.startswith("  ")}
+    assert set(PARAM_KEYS) <= listed, set(PARAM_KEYS) - listed

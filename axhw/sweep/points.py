@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,15 +48,37 @@ def make_spec(point: Point):
                             {k: _as_string(v) for k, v in point.params.items()})
 
 
-def expand(spec: SweepSpec) -> list[Point]:
-    points: list[Point] = []
+def _product(pools: list) -> Iterator[tuple]:
+    """itertools.product without its up-front copy of every pool (a range of 10^7 would be a
+    360 MB tuple): the pools are re-iterated instead."""
+    if not pools:
+        yield ()
+        return
+    for head in pools[0]:
+        for rest in _product(pools[1:]):
+            yield (head, *rest)
+
+
+def count_points(spec: SweepSpec) -> int:
+    """How many points :func:`expand` can yield, from the grid sizes alone (nothing expanded);
+    an upper bound, as expand drops a design reached twice."""
+    total = sum(len(external.verilog) for external in spec.external)
+    for grid in spec.designs:
+        total += math.prod(len(values) for values in
+                           (grid.bits, grid.bits_b, grid.signed, *grid.grid.values()))
+    return total
+
+
+def expand(spec: SweepSpec) -> Iterator[Point]:
+    """The points of a SPEC, lazily (a grid of millions is never held in memory)."""
+    index = 0
     seen: set[str] = set()
     for grid in spec.designs:
         keys = list(grid.grid)
         for bits, bits_b, signed in itertools.product(grid.bits, grid.bits_b, grid.signed):
-            for combo in itertools.product(*(grid.grid[k] for k in keys)):
+            for combo in _product([grid.grid[k] for k in keys]):
                 params = {**grid.fixed, **dict(zip(keys, combo))}
-                p = Point(len(points), "family", grid.type, bits,
+                p = Point(index, "family", grid.type, bits,
                           bits if bits_b is None else bits_b, signed, params)
                 try:
                     top = make_spec(p).top
@@ -65,10 +89,10 @@ def expand(spec: SweepSpec) -> list[Point]:
                         continue
                     seen.add(top)
                     p.top = top
-                points.append(p)
+                index += 1
+                yield p
     for ext in spec.external:
         for path in ext.verilog:
-            points.append(Point(len(points), "external", "external", ext.bits, ext.bits_b,
-                                ext.signed, {}, verilog=str(path), top=ext.top, ports=ext.ports,
-                                out_shift=ext.out_shift))
-    return points
+            yield Point(index, "external", "external", ext.bits, ext.bits_b, ext.signed, {},
+                        verilog=str(path), top=ext.top, ports=ext.ports, out_shift=ext.out_shift)
+            index += 1

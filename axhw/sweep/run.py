@@ -9,11 +9,16 @@ Parallel on local cores (process pool) or on a Dask cluster (``dask_scheduler``)
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import json
 import multiprocessing
 import os
+import signal
+import tempfile
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +27,13 @@ import numpy as np
 from .. import __version__
 from ..errors import AxhwError
 from ..fileio import atomic_path, ensure_dir, sha256_text, write_json
-from .points import Point, expand, make_spec
+from ..tools import die_with_parent
+from .points import Point, count_points, expand, make_spec
 from .spec import SweepSpec
 
 FLOW_VERSION = "sweep-1"
+MAX_POINTS = 10_000  # a bigger SPEC needs --max-points (a typo like 0..1000000 is not a job)
+DASK_CONNECT_TIMEOUT = "10s"
 METRIC_KEYS = ("er", "mae", "wce", "mse", "rmse", "mre", "wcre", "nmed", "mred", "bias",
                "mean_error")
 PPA_KEYS = ("area_um2", "delay_ns", "power_mw", "dynamic_mw", "leakage_mw", "energy_pj", "cells",
@@ -168,64 +176,214 @@ def _progress(total: int, desc: str):
     return tqdm(total=total, desc=desc, unit="pt", dynamic_ncols=True, disable=None)
 
 
+class SweepInterrupted(AxhwError):
+    """Ctrl-C or SIGTERM: finished points are cached, so running the sweep again resumes it."""
+
+    def __init__(self, done: int, total: int, signum: int):
+        super().__init__(f"interrupted; {done:,} of {total:,} points done, re-run to resume")
+        self.exit_code = 128 + signum
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that the sweep stops like on Ctrl-C (a
+    BaseException, like KeyboardInterrupt, so that no point's error handling swallows it)."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Spool:
+    """Finished rows, one JSON line each, in an unnamed temporary file in OUTDIR (gone however
+    the sweep ends): memory stays flat while a large grid streams through."""
+
+    def __init__(self, directory: Path):
+        self._file = tempfile.TemporaryFile("w+", dir=directory)
+        self.points = 0
+
+    def add(self, rows: list[dict]) -> None:
+        for row in rows:
+            self._file.write(json.dumps(row, default=_plain) + "\n")
+        self.points += 1
+
+    def rows(self) -> list[dict]:
+        """All rows, by point (PDK order kept within a point); closes the spool."""
+        self._file.seek(0)
+        rows = [json.loads(line) for line in self._file]
+        self.close()
+        return sorted(rows, key=lambda r: r["point"])
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _plain(value):
+    """numpy scalars in a row, as JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _worker_init(parent: int) -> None:
+    """Pool worker set-up: die with the sweep (even after kill -9 of the parent alone, which
+    would otherwise leave the worker running under init); Ctrl-C is the parent's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def preflight(spec: SweepSpec) -> None:
+    """What would fail every point, checked once before any work: PDK names and Liberty files,
+    the activity file, the simulators verification needs."""
+    from ..pdk import load_library  # noqa: PLC0415
+    from ..sim.simulators import sim_env  # noqa: PLC0415
+
+    for pdk in spec.pdks:
+        load_library(None if pdk == "custom" else pdk, spec.pdk_root, spec.liberty)
+    if spec.activity != "uniform" and not Path(spec.activity).is_file():
+        raise AxhwError(f"activity file not found: {spec.activity}")
+    if spec.verify == "off" or not spec.designs:
+        return
+    widths = {a + (a if b is None else b) for g in spec.designs for a in g.bits for b in g.bits_b}
+    sims = {"icarus" if spec.verify == "random" or w <= 16 else "verilator" for w in widths}
+    for sim in sorted(sims):
+        sim_env(sim)
+
+
+def _dask_client(address):
+    try:
+        from distributed import Client  # noqa: PLC0415
+    except ImportError:
+        raise AxhwError("--dask-scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+    if not isinstance(address, str):  # an API caller's Cluster object
+        return Client(address)
+    try:
+        return Client(address, timeout=DASK_CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AxhwError(f"cannot reach Dask scheduler {address}: {reason}") from None
+
+
+def _run_bounded(points, run_here, submit, wait, window: int, collect) -> None:
+    """Submit points as results come back, at most `window` in flight: memory stays flat however
+    large the grid. Invalid points need no worker."""
+    pending: set = set()
+
+    def drain():
+        done, _ = wait(list(pending), return_when=cf.FIRST_COMPLETED)
+        for fut in done:
+            pending.remove(fut)
+            collect(fut.result())
+
+    for p in points:
+        if p.invalid:
+            collect(run_here(p))
+            continue
+        while len(pending) >= window:
+            drain()
+        pending.add(submit(p))
+    while pending:
+        drain()
+
+
 def run_sweep(spec: SweepSpec, outdir: Path | str, jobs: int | None = None,
-              dask_scheduler: str | None = None, progress: bool = True):
-    """Run every point; returns the results DataFrame (also written to OUTDIR)."""
+              dask_scheduler: str | None = None, progress: bool = True,
+              max_points: int | None = MAX_POINTS,
+              on_start: Callable[[int], None] | None = None):
+    """Run every point; returns the results DataFrame (also written to OUTDIR).
+
+    Refuses a SPEC of more than `max_points` points, and a configuration that would fail every
+    point, before anything is written; then calls ``on_start(number of points)``.
+    Ctrl-C / SIGTERM raise :class:`SweepInterrupted`."""
     import pandas as pd  # noqa: PLC0415
 
-    out = ensure_dir(Path(outdir).resolve())
-    for sub in ("cache", "luts", "designs"):
-        ensure_dir(out / sub)
-    points = expand(spec)
+    total = count_points(spec)
+    if max_points is not None and total > max_points:
+        raise AxhwError(f"the sweep has {total:,} points, over the limit of {max_points:,}: "
+                        "narrow the grid, or raise the limit with --max-points N")
+    preflight(spec)
+    client = _dask_client(dask_scheduler) if dask_scheduler else None
+    if on_start is not None:
+        on_start(total)
+    out = Path(outdir).resolve()
+    try:
+        ensure_dir(out)
+        for sub in ("cache", "luts", "designs"):
+            ensure_dir(out / sub)
+    except AxhwError:
+        if client is not None and isinstance(dask_scheduler, str):
+            client.close()
+        raise
     options = spec.options()
     pdks = spec.pdks
     t0 = time.time()
-    results: dict[int, list[dict]] = {}
-    bar = _progress(len(points), spec.name) if progress else None
+    spool = _Spool(out)
+    bar = _progress(total, spec.name) if progress else None
     failed = 0
 
-    def collect(idx: int, rows: list[dict]):
+    def collect(rows: list[dict]):
         nonlocal failed
-        results[idx] = rows
+        spool.add(rows)
         failed += sum(r.get("status") not in ("ok",) for r in rows)
         if bar is not None:
             bar.set_postfix(failed=failed)
             bar.update(1)
 
-    if dask_scheduler:
-        try:
-            from distributed import Client, as_completed  # noqa: PLC0415
-        except ImportError:
-            raise AxhwError("--dask-scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
-        try:
-            client = Client(dask_scheduler, timeout="20s") if isinstance(dask_scheduler, str) \
-                else Client(dask_scheduler)
-        except (OSError, TimeoutError) as exc:
-            raise AxhwError(f"cannot reach Dask scheduler {dask_scheduler}: {exc}") from None
-        try:
-            futs = {client.submit(run_point, p, pdks, options, str(out), pure=False): p.index
-                    for p in points}
-            for fut in as_completed(futs):
-                collect(futs[fut], fut.result())
-        finally:
-            if isinstance(dask_scheduler, str):
-                client.close()
-    elif (jobs or os.cpu_count() or 1) == 1 or len(points) == 1:
-        for p in points:
-            collect(p.index, run_point(p, pdks, options, str(out)))
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), mp_context=ctx) as pool:
-            futs = {pool.submit(run_point, p, pdks, options, str(out)): p.index for p in points}
-            try:
-                for fut in cf.as_completed(futs):
-                    collect(futs[fut], fut.result())
-            except KeyboardInterrupt:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-    if bar is not None:
-        bar.close()
-    rows = [r for idx in sorted(results) for r in results[idx]]
+    def run_here(p: Point) -> list[dict]:
+        return run_point(p, pdks, options, str(out))
+
+    workers = jobs or os.cpu_count() or 1
+    pool = None
+    try:
+        with _sigterm_raises():
+            if client is not None:
+                from distributed import wait  # noqa: PLC0415
+
+                _run_bounded(expand(spec), run_here,
+                             lambda p: client.submit(run_point, p, pdks, options, str(out),
+                                                     pure=False),
+                             wait, 4 * max(1, sum(client.nthreads().values())), collect)
+            elif workers == 1 or total <= 1:
+                for p in expand(spec):
+                    collect(run_here(p))
+            else:
+                pool = cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                                              initargs=(os.getpid(),),
+                                              mp_context=multiprocessing.get_context("spawn"))
+                _run_bounded(expand(spec), run_here,
+                             lambda p: pool.submit(run_point, p, pdks, options, str(out)),
+                             cf.wait, 2 * workers, collect)
+    except (KeyboardInterrupt, _Terminated) as exc:
+        if pool is not None:  # workers ignore SIGINT: stop them, their points are redone later
+            for child in multiprocessing.active_children():
+                child.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = None
+        signum = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT
+        spool.close()
+        raise SweepInterrupted(spool.points, total, signum) from None
+    finally:
+        if bar is not None:
+            bar.close()
+            bar = None
+        if pool is not None:
+            pool.shutdown()
+        if client is not None and isinstance(dask_scheduler, str):
+            client.close()
+    rows = spool.rows()
     df = pd.DataFrame(rows)
     df = df[[c for c in _column_order(df.columns)]]
     for c in df.columns:  # integer columns stay integers (nullable) despite invalid rows' gaps
@@ -237,7 +395,7 @@ def run_sweep(spec: SweepSpec, outdir: Path | str, jobs: int | None = None,
     write_json(out / "manifest.json", {
         "name": spec.name, "axhw_version": __version__, "flow_version": FLOW_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(time.time() - t0, 2),
-        "points": len(points), "rows": len(df), "status": counts, "pdks": pdks, "options": options,
+        "points": spool.points, "rows": len(df), "status": counts, "pdks": pdks, "options": options,
         "columns": list(df.columns), "tables": ["results.parquet", "results.csv"],
         "luts": "luts/<top>.npy", "designs": "designs/<top>.{v,json}",
     })

@@ -6,7 +6,7 @@ bits: [8]                 # operand widths (bits_b defaults to bits)
 signed: [false]           # signedness values to sweep
 pdks: [nangate45]         # PDK names (or liberty: [files])
 clock_ns: 10.0
-activity: uniform         # or a .npy of operand pairs
+activity: uniform         # or a CSV 'a,b' of operand pairs
 vectors: 2000             # activity simulation vectors
 verify: random            # off | random | exhaustive
 verify_samples: 2000
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,7 @@ EXTERNAL_KEYS = {"verilog", "top", "bits", "bits_b", "signed", "ports", "out_shi
 @dataclass
 class DesignGrid:
     type: str
-    grid: dict[str, list[Any]]
+    grid: dict[str, list[Any] | range]
     fixed: dict[str, Any]
     bits: list[int]
     bits_b: list[int | None]
@@ -91,8 +92,9 @@ class SweepSpec:
                 "verify": self.verify, "verify_samples": self.verify_samples, "lut": self.lut}
 
 
-def parse_values(where: str, value: Any) -> list[Any]:
-    """A grid value: list, scalar, or range string "a..b" / "a..b:step" (inclusive)."""
+def parse_values(where: str, value: Any) -> list[Any] | range:
+    """A grid value: list, scalar, or range string "a..b" / "a..b:step" (inclusive; kept as a
+    ``range``, so a huge range costs nothing until it is iterated)."""
     if isinstance(value, list):
         if not value:
             raise AxhwError(f"spec: {where}: empty list")
@@ -106,7 +108,7 @@ def parse_values(where: str, value: Any) -> list[Any]:
             raise AxhwError(f"spec: {where}: bad range {value!r} (use a..b or a..b:step)") from None
         if st <= 0 or hi_i < lo_i:
             raise AxhwError(f"spec: {where}: empty range {value!r}")
-        return list(range(lo_i, hi_i + 1, st))
+        return range(lo_i, hi_i + 1, st)
     return [value]
 
 
@@ -122,7 +124,8 @@ def _as_list(where: str, value: Any, kind: type) -> list:
 
 def _check_keys(where: str, d: Any, allowed: set[str]) -> dict:
     if not isinstance(d, dict):
-        raise AxhwError(f"spec: {where}: expected a mapping")
+        raise AxhwError(f"spec: {where}: expected a mapping" if where else
+                        "spec: expected a mapping of keys (name, designs, pdks, ...) at the top")
     for k in d:
         if k not in allowed:
             raise AxhwError(f"spec: {where + '.' if where else ''}{k}: unknown key "
@@ -199,8 +202,11 @@ def spec_from_dict(raw: Any, base: Path = Path(".")) -> SweepSpec:
                 setattr(s, key, kind(raw[key]))
             except (TypeError, ValueError):
                 raise AxhwError(f"spec: {key}: expected {kind.__name__}, got {raw[key]!r}") from None
-    if s.clock_ns <= 0:
-        raise AxhwError("spec: clock_ns: must be positive")
+    if not (math.isfinite(s.clock_ns) and s.clock_ns > 0):
+        raise AxhwError(f"spec: clock_ns: must be a positive number of ns, got {s.clock_ns!r}")
+    for key, least in (("vectors", 2), ("verify_samples", 1)):
+        if getattr(s, key) < least:
+            raise AxhwError(f"spec: {key}: must be at least {least}, got {getattr(s, key)}")
     s.activity = str(raw.get("activity", "uniform"))
     if s.activity != "uniform" and not Path(s.activity).is_absolute():
         s.activity = str(base / s.activity)
@@ -214,12 +220,18 @@ def spec_from_dict(raw: Any, base: Path = Path(".")) -> SweepSpec:
     return s
 
 
-def load_spec(path: Path | str) -> SweepSpec:
+def load_spec(path: Path | str, overrides: dict[str, Any] | None = None) -> SweepSpec:
+    """Read a YAML/TOML/JSON SPEC; ``overrides`` (SPEC keys, from the command line) replace its
+    values before anything is checked. Relative paths in the file are relative to the file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise AxhwError(f"cannot read SPEC {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise AxhwError(f"{path} is not a YAML/TOML SPEC (not UTF-8 text)") from None
+    if not text.strip():
+        raise AxhwError(f"SPEC {path} is empty")
     try:
         if path.suffix.lower() == ".toml":
             raw = tomllib.loads(text)
@@ -230,7 +242,12 @@ def load_spec(path: Path | str) -> SweepSpec:
     except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise AxhwError(f"cannot parse SPEC {path}: {first}") from None
-    return spec_from_dict(raw, base=path.resolve().parent)
+    if raw is None:
+        raise AxhwError(f"SPEC {path} is empty (only comments)")
+    if not isinstance(raw, dict):
+        raise AxhwError(f"{path} is not a YAML/TOML SPEC (its top level is a "
+                        f"{type(raw).__name__}, not a mapping of keys)")
+    return spec_from_dict({**raw, **(overrides or {})}, base=path.resolve().parent)
 
 
 def spec_from_cli(type_: str, bits: int, bits_b: int | None, signed: bool,
@@ -252,8 +269,9 @@ def spec_from_cli(type_: str, bits: int, bits_b: int | None, signed: bool,
 
     g = {k: (v if isinstance(v, str) and ".." in v else typed(v)) for k, v in kv(grid, "--grid").items()}
     f = {k: typed(v)[0] for k, v in kv(fixed, "-p").items()}
-    raw = {"designs": [{"type": type_, "grid": g, "fixed": f, "bits": bits, "signed": signed}],
-           "pdks": list(pdks) or ["osu018"]}
+    raw = {"designs": [{"type": type_, "grid": g, "fixed": f, "bits": bits, "signed": signed}]}
+    if pdks:  # else the SPEC default: osu018, or "custom" with liberty files
+        raw["pdks"] = list(pdks)
     if bits_b is not None:
         raw["designs"][0]["bits_b"] = bits_b
     raw.update({k: v for k, v in options.items() if v is not None})

@@ -12,6 +12,8 @@ PARAMS_HELP = """systolic: weight-stationary R x C MAC array built from any mult
   cols                N (1..64, required)   columns = outputs per vector
   acc_bits            N (default: enough for rows products, never overflows)
   pipeline            0|1 (default 0)       1: product register in every PE (+1 cycle latency)
+  backpressure        0|1 (default 1)       1: valid/ready handshake (in_ready, out_ready),
+                                        the array stalls while a result waits; 0: valid only
   multiplier          SPEC (default exact)  one multiplier for every PE
   column_multipliers  SPEC;SPEC;...         one per column (heterogeneous array)
   SPEC = FAMILY[:KEY=VALUE,KEY=VALUE] (e.g. perforated:start=2,count=3) or a design JSON path

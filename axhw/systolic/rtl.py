@@ -1,6 +1,13 @@
 """Verilog of a systolic array: the multiplier modules, one PE module per distinct multiplier, and
 the unrolled array top (skew chains, R×C PEs, de-skew chains, valid pipeline with global stall).
 
+The stall enable is ``~out_valid | out_ready``. Driven by one gate it would reach every data
+register (hundreds of loads; the synthesis flow inserts no buffer trees), so every register group
+(each PE, each skew and de-skew register) computes its own copy of it from its own copy of
+``out_valid``: a flop that loads ``valid_q[L-2]`` under that same enable and is reset with
+``valid_q``, hence equal to ``out_valid`` on every cycle. Behaviour is unchanged; each enable
+drives one group.
+
 The file is self-contained: synthesis and simulation read only ``<top>.v``.
 """
 
@@ -55,6 +62,14 @@ def _enabled(statements: list[str], backpressure: int) -> list[str]:
     return ["    if (en) begin", *(f"      {s}" for s in statements), "    end"]
 
 
+def _stall_copy(group: str, latency: int) -> list[str]:
+    """A group's private out_valid copy and the stall enable ``en_<group>`` it drives (see top)."""
+    v, en = f"vq_{group}", f"en_{group}"
+    return [f"  reg {v};",
+            f"  wire {en} = ~{v} | out_ready;",
+            f"  always @(posedge clk) if (rst) {v} <= 1'b0; else if ({en}) {v} <= valid_q[{latency - 2}];"]
+
+
 def pe_module(arr: SystolicArray, name: str, mul) -> str:
     acc, ba, bb, pb = arr.acc_width, arr.bits_a, arr.bits_b, mul.out_bits
     term = "p_q" if arr.pipeline else "p_ext"
@@ -99,7 +114,8 @@ def array_verilog(arr: SystolicArray) -> str:
         "// contract: out_data[j] == sum_i LUT_j[x[i], W[i][j]] mod 2^acc (LUT_j = column j's "
         "multiplier), for the vector accepted latency enabled cycles earlier",
         ("// handshake: in_ready = out_ready | ~out_valid; every register except the weights "
-         "advances only when in_ready (global stall)" if arr.backpressure else
+         "advances only when in_ready (global stall; each register group has its own copy of "
+         "out_valid and of the enable)" if arr.backpressure else
          "// handshake: valid only (no back-pressure): every register advances on every edge"),
         "// reset: synchronous, clears the valid pipeline only (weights and data are not reset)",
         "",
@@ -112,7 +128,7 @@ def array_verilog(arr: SystolicArray) -> str:
         f"  {p['dir']} {'[' + str(p['width'] - 1) + ':0] ' if p['width'] > 1 else ''}{p['name']}"
         for p in port_list(arr))
     body = [f"module {arr.top}(", decl, ");",
-            *(["  wire en = ~out_valid | out_ready;  // stall everything while a result waits",
+            *(["  wire en = ~out_valid | out_ready;  // stall while a result waits (valid_q's copy)",
                "  assign in_ready = en;"] if arr.backpressure else []),
             f"  reg [{L - 1}:0] valid_q;",
             f"  assign out_valid = valid_q[{L - 1}];"]
@@ -136,10 +152,11 @@ def array_verilog(arr: SystolicArray) -> str:
     body.append("  always @(posedge clk)")
     body.append("    if (rst) valid_q <= 0;")
     body.append(f"    else{enable} valid_q <= {{valid_q[{L - 2}:0], in_valid}};")
-    if regs:
-        body.append(f"  always @(posedge clk){enable} begin")
-        body += [f"    {name} <= {src};" for name, _, src in regs]
-        body.append("  end")
+    for name, _, src in regs:
+        if arr.backpressure:
+            body += _stall_copy(name, L)
+        body.append(f"  always @(posedge clk){' if (en_' + name + ')' if arr.backpressure else ''} "
+                    f"{name} <= {src};")
     rb = row_bits(arr)
     for i in range(R):
         row_in = f"in_data[0 +: {ba}]" if i == 0 else f"skew_r{i}_{i - 1}"
@@ -148,7 +165,9 @@ def array_verilog(arr: SystolicArray) -> str:
             a_in = row_in if j == 0 else f"a_r{i}_c{j - 1}"
             s_in = f"{acc}'d0" if i == 0 else f"s_r{i - 1}_c{j}"
             a_out = f"a_r{i}_c{j}" if j < C - 1 else ""
-            en = ".en(en), " if arr.backpressure else ""
+            if arr.backpressure:
+                body += _stall_copy(f"r{i}_c{j}", L)
+            en = f".en(en_r{i}_c{j}), " if arr.backpressure else ""
             body.append(
                 f"  {pe_name[m.top]} pe_r{i}_c{j} (.clk(clk), {en}"
                 f".w_we(w_en & (w_row == {rb}'d{i})), .w_in(w_data[{j * bb} +: {bb}]), "

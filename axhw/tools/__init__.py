@@ -9,8 +9,9 @@ _PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent() -> None:
-    """preexec_fn for tool subprocesses: Linux kills the child when axhw dies (Ctrl-C, kill,
-    timeout), so no Yosys/OpenSTA run is left behind computing for nobody."""
+    """preexec_fn for tool subprocesses (and set-up of sweep workers): Linux kills the child when
+    axhw dies (Ctrl-C, kill, timeout), so no Yosys/OpenSTA run or worker is left behind
+    computing for nobody."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux/glibc: best effort

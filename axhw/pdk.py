@@ -109,14 +109,22 @@ def _files_in(spec: PdkSpec, folder: Path) -> tuple[Path, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def pdk_root(explicit: str | Path | None = None) -> tuple[Path | None, str]:
+    """(root folder, "--pdk-root" or "$AXHW_PDK_ROOT"), or (None, "") when neither is set."""
+    env = os.environ.get(PDK_ROOT_ENV)
+    base, origin = (Path(explicit), "--pdk-root") if explicit else (
+        (Path(env), f"${PDK_ROOT_ENV}") if env else (None, ""))
+    if base is not None and not base.is_dir():  # a typo must not fall back silently
+        raise AxhwError(f"PDK root {base} ({origin}) is not a folder")
+    return base, origin
+
+
 def locate_pdk(pdk: str, root: str | Path | None = None) -> Found:
     """The Liberty files of a registered PDK and where they were found (module doc: the order)."""
     spec = PDKS.get(pdk)
     if spec is None:
         raise AxhwError(f"unknown PDK {pdk!r} (known: {', '.join(PDKS)}; or pass --liberty FILE)")
-    env = os.environ.get(PDK_ROOT_ENV)
-    base, origin = (Path(root), "--pdk-root") if root else (
-        (Path(env), f"${PDK_ROOT_ENV}") if env else (None, ""))
+    base, origin = pdk_root(root)
     if base is not None and (base / pdk).is_dir():
         return Found(_files_in(spec, base / pdk), origin)
     if (BUNDLED_ROOT / pdk).is_dir():

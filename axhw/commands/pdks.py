@@ -8,7 +8,7 @@ import math
 import click
 
 from ..errors import AxhwError
-from ..pdk import PDK_ROOT_ENV, PDKS, locate_pdk, read_header
+from ..pdk import PDK_ROOT_ENV, PDKS, locate_pdk, pdk_root, read_header
 
 _PREFIXES = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "u"), (1e-3, "m"), (1.0, "")]
 
@@ -20,13 +20,13 @@ def si(value: float, unit: str) -> str:
     return f"{value / scale:.4g} {prefix}{unit}"
 
 
-def describe_pdk(name: str, pdk_root: str | None) -> dict:
+def describe_pdk(name: str, root: str | None) -> dict:
     """One library's facts; units and nominal corner from its first file's header."""
     spec = PDKS[name]
     entry = {"name": name, "description": spec.description, "corner": spec.corner,
              "source": spec.source, "licence": spec.licence}
     try:
-        found = locate_pdk(name, pdk_root)
+        found = locate_pdk(name, root)
         head = read_header(found.files[0])
     except AxhwError as exc:
         return {**entry, "found": False, "origin": None, "files": [], "fix": str(exc)}
@@ -65,10 +65,10 @@ def format_entry(e: dict) -> str:
 
 
 @click.command()
-@click.option("--pdk-root", default=None, type=click.Path(file_okay=False),
+@click.option("--pdk-root", "root_option", default=None, type=click.Path(file_okay=False),
               help=f"Folder holding <pdk>/*.lib[.gz] (default ${PDK_ROOT_ENV}); searched first.")
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
-def pdks(pdk_root, as_json):
+def pdks(root_option, as_json):
     """List every known cell library: corner, units, source, licence and where it was found.
 
     Search order for `--pdk NAME`: --liberty files; --pdk-root (else $AXHW_PDK_ROOT) when it
@@ -76,6 +76,7 @@ def pdks(pdk_root, as_json):
     (osu018, Debian's qflow-tech-osu018). Units are the library's own; axhw reports ns, um^2,
     mW and pJ whatever they are.
     """
-    entries = [describe_pdk(name, pdk_root) for name in PDKS]
+    pdk_root(root_option)  # a root that is not a folder: one error, not one per library
+    entries = [describe_pdk(name, root_option) for name in PDKS]
     click.echo(json.dumps(entries, indent=2) if as_json
                else "\n\n".join(format_entry(e) for e in entries))

@@ -120,3 +120,21 @@ def test_pipeline_outside_the_checkout(installed):
     assert [(r["top"], r["status"]) for r in rows] == [("mul4u_perf_j0_k1", "ok"),
                                                        ("mul4u_perf_j1_k1", "ok")]
     assert all(float(r["area_um2"]) > 0 for r in rows)
+
+
+def test_missing_runtime_data_is_one_clear_error(tmp_path, monkeypatch):
+    """What an installation without its data files reports (the wheel test above makes sure
+    the real wheel has them): the missing path, as an AxhwError, not a traceback."""
+    from axhw.characterize import characterize
+    from axhw.design import load_design, write_design
+    from axhw.errors import AxhwError
+    from axhw.pdk import load_library
+    from axhw.sim import cocotb_run
+
+    monkeypatch.setattr("axhw.synth.FLOWS", tmp_path / "flows")
+    design = load_design(write_design(make("exact", 4), tmp_path))
+    with pytest.raises(AxhwError, match=r"flows/synth.ys.tmpl is missing"):
+        characterize(design, load_library("osu018"), use_cache=False)
+    monkeypatch.setattr(cocotb_run, "TEMPLATE", tmp_path / "rtl_templates" / "pair_sweep_tb.v")
+    with pytest.raises(AxhwError, match=r"pair_sweep_tb.v is missing from the installation"):
+        cocotb_run.testbench("m", ("a", "b", "p"), 4, 4, 8, 16)

@@ -36,7 +36,7 @@ from .fileio import cache_root, ensure_dir, sha256_file, sha256_text, write_json
 from .golden import port_value, to_raw, to_value
 from .pdk import Library
 from .sta import LOAD_INVERTERS, sta
-from .synth import FLOWS, synthesize
+from .synth import flow_template, synthesize
 from .tools import opensta
 
 # Bumped when the flow or the meaning of a result key changes (invalidates cached results).
@@ -58,7 +58,7 @@ def input_port_names(synthesis) -> list[str]:
 
 
 def _cache_key(design: Design, library: Library, options: dict, versions: dict) -> str:
-    templates = [(FLOWS / n).read_text() for n in ("synth.ys.tmpl", "sta.tcl.tmpl")]
+    templates = [flow_template(n).template for n in ("synth.ys.tmpl", "sta.tcl.tmpl")]
     fields = [FLOW_VERSION, design.verilog_path.read_text(errors="replace"), design.top,
               ",".join(design.ports), library.pdk, library.sha256, ",".join(library.dont_use),
               json.dumps(options, sort_keys=True), json.dumps(versions, sort_keys=True), *templates]

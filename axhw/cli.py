@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "lut": "axhw.commands.lut:lut",
     "metrics": "axhw.commands.metrics:metrics",
     "characterize": "axhw.commands.characterize:characterize",
+    "pdks": "axhw.commands.pdks:pdks",
     "sweep": "axhw.commands.sweep:sweep",
     "report": "axhw.commands.report:report",
 }

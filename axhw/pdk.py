@@ -1,14 +1,18 @@
 """Cell libraries (PDKs): find the Liberty files, read the facts axhw needs, normalize units.
 
 Registry (``PDKS``): ``nangate45`` (FreePDK45 / Nangate Open Cell Library), ``asap7`` (ASAP7 7.5-track
-RVT TT, five files that form one library), ``sky130hd`` (SkyWater sky130_fd_sc_hd tt) and ``osu018``
-(OSU 0.18 um, installed by Debian's ``qflow-tech-osu018``: the no-configuration default).
+RVT TT, five files that form one library), ``sky130hd`` (SkyWater sky130_fd_sc_hd tt), all three
+shipped inside the package (``axhw/pdks/<pdk>/``, with their licences and a README), and ``osu018``
+(OSU 0.18 um, installed by Debian's ``qflow-tech-osu018``: the default).
 
 Where the files come from, first match wins:
   1. ``--liberty FILE`` (repeatable): exactly these files;
-  2. ``--pdk-root DIR`` or ``$AXHW_PDK_ROOT``: ``DIR/<pdk>/*.lib`` or ``*.lib.gz``;
-  3. a system path (osu018 only).
-Nothing found -> a one-line AxhwError saying how to configure it.
+  2. ``--pdk-root DIR``, else ``$AXHW_PDK_ROOT``: ``DIR/<pdk>/*.lib`` or ``*.lib.gz``, when
+     ``DIR/<pdk>`` exists (an incomplete folder is an error, not a fallback);
+  3. the bundled copy (``axhw/pdks/<pdk>``);
+  4. a system path (osu018).
+Nothing found -> a one-line AxhwError saying how to configure it. ``locate_pdk`` also says which
+of these it used; ``read_header`` reads a file's units and nominal corner without its cells (fast).
 
 ``load_library(pdk, pdk_root=None, liberty=()) -> Library``. Gzipped files are decompressed once
 into the cache (OpenSTA 2.0.17 cannot read gzip). Each file is parsed once with ``liberty-parser``
@@ -21,6 +25,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -46,53 +51,95 @@ class PdkSpec:
     description: str
     corner: str
     patterns: tuple[str, ...]           # every pattern must match at least one file in <root>/<name>
+    source: str                         # where the files come from (provenance)
+    licence: str
     system_paths: tuple[str, ...] = ()  # files installed by a system package (used without a root)
+    system_package: str = ""            # the Debian package that installs them
     dont_use: tuple[str, ...] = ()      # cell name globs kept out of synthesis
 
 
+_OPENSTA_EXAMPLES = "The-OpenROAD-Project/OpenSTA, examples/"
 PDKS: dict[str, PdkSpec] = {
     "nangate45": PdkSpec("nangate45", "FreePDK45 / Nangate Open Cell Library", "typical, 1.1 V, 25 C",
-                         ("*.lib*",)),
+                         ("*.lib*",), _OPENSTA_EXAMPLES + "nangate45_typ.lib",
+                         "Nangate Open Cell Library licence (the file's copyright header; "
+                         "redistributed by OpenROAD projects for research use)"),
     "asap7": PdkSpec("asap7", "ASAP7 7.5-track RVT (SIMPLE, AO, OA, INVBUF, SEQ)", "TT, 0.7 V, 25 C",
                      tuple(f"asap7sc7p5t_{kind}_RVT_TT_*.lib*"
-                           for kind in ("SIMPLE", "AO", "OA", "INVBUF", "SEQ"))),
+                           for kind in ("SIMPLE", "AO", "OA", "INVBUF", "SEQ")),
+                     "The-OpenROAD-Project/asap7sc7p5t_28, LIB/NLDM/*_RVT_TT_*", "BSD-3-Clause"),
     # As OpenROAD's sky130hd platform: probe cells carry metal on every layer, lpflow cells
     # (isolation, keep-alive power) are for multi-power-domain designs.
     "sky130hd": PdkSpec("sky130hd", "SkyWater sky130_fd_sc_hd", "tt, 1.8 V, 25 C", ("*.lib*",),
+                        _OPENSTA_EXAMPLES + "sky130hd_tt.lib", "Apache-2.0 (SkyWater PDK)",
                         dont_use=("sky130_fd_sc_hd__probe*", "sky130_fd_sc_hd__lpflow_*")),
     "osu018": PdkSpec("osu018", "OSU 0.18 um standard cells (qflow)", "typical, 1.8 V, 25 C",
-                      ("*.lib*",), ("/usr/share/qflow/tech/osu018/osu018_stdcells.lib",)),
+                      ("*.lib*",), "Debian package qflow-tech-osu018 (Oklahoma State University "
+                      "cells via qflow)", "GPL (Debian's /usr/share/doc/qflow-tech-osu018/"
+                      "copyright, Files: *); not shipped with axhw",
+                      ("/usr/share/qflow/tech/osu018/osu018_stdcells.lib",), "qflow-tech-osu018"),
 }
+# Package data (pyproject: package-data): the redistributable libraries, with licences.
+BUNDLED_ROOT = Path(__file__).resolve().parent / "pdks"
 
 
 # -- finding the files ---------------------------------------------------------------------------
-def pdk_root(explicit: str | Path | None = None) -> Path | None:
-    root = explicit or os.environ.get(PDK_ROOT_ENV) or None
-    return Path(root) if root else None
+@dataclass(frozen=True)
+class Found:
+    files: tuple[Path, ...]
+    origin: str  # "--pdk-root", "$AXHW_PDK_ROOT", "bundled" or "system"
 
 
-def find_liberty_files(pdk: str, root: str | Path | None = None) -> list[Path]:
-    """The Liberty files of a registered PDK (see the module doc for the search order)."""
+def _how(spec: PdkSpec) -> str:
+    """How to make a PDK available (the tail of every 'not found' message)."""
+    first = (f"install Debian's {spec.system_package} (apt-get install {spec.system_package}), "
+             if spec.system_package else "")
+    return (f"{first}set --pdk-root or {PDK_ROOT_ENV} to a folder holding {spec.name}/*.lib[.gz], "
+            "or pass --liberty FILE")
+
+
+def _files_in(spec: PdkSpec, folder: Path) -> tuple[Path, ...]:
+    found, missing = [], []
+    for pattern in spec.patterns:
+        hits = sorted(p for p in folder.glob(pattern) if p.name.endswith((".lib", ".lib.gz")))
+        (found.extend(hits) if hits else missing.append(pattern))
+    if missing:
+        raise AxhwError(f"PDK {spec.name}: {folder} has no file matching {', '.join(missing)} "
+                        f"({_how(spec)})")
+    return tuple(dict.fromkeys(found))
+
+
+def pdk_root(explicit: str | Path | None = None) -> tuple[Path | None, str]:
+    """(root folder, "--pdk-root" or "$AXHW_PDK_ROOT"), or (None, "") when neither is set."""
+    env = os.environ.get(PDK_ROOT_ENV)
+    base, origin = (Path(explicit), "--pdk-root") if explicit else (
+        (Path(env), f"${PDK_ROOT_ENV}") if env else (None, ""))
+    if base is not None and not base.is_dir():  # a typo must not fall back silently
+        raise AxhwError(f"PDK root {base} ({origin}) is not a folder")
+    return base, origin
+
+
+def locate_pdk(pdk: str, root: str | Path | None = None) -> Found:
+    """The Liberty files of a registered PDK and where they were found (module doc: the order)."""
     spec = PDKS.get(pdk)
     if spec is None:
         raise AxhwError(f"unknown PDK {pdk!r} (known: {', '.join(PDKS)}; or pass --liberty FILE)")
-    root = pdk_root(root)
-    how = (f"set {PDK_ROOT_ENV} or --pdk-root to a folder holding {pdk}/*.lib[.gz], "
-           "or pass --liberty FILE")
-    if root is not None and (root / pdk).is_dir():
-        found, missing = [], []
-        for pattern in spec.patterns:
-            hits = sorted(p for p in (root / pdk).glob(pattern)
-                          if p.name.endswith((".lib", ".lib.gz")))
-            (found.extend(hits) if hits else missing.append(pattern))
-        if not missing:
-            return list(dict.fromkeys(found))
-        raise AxhwError(f"PDK {pdk}: {root / pdk} has no file matching {', '.join(missing)} ({how})")
-    system = [Path(p) for p in spec.system_paths if Path(p).is_file()]
+    base, origin = pdk_root(root)
+    if base is not None and (base / pdk).is_dir():
+        return Found(_files_in(spec, base / pdk), origin)
+    if (BUNDLED_ROOT / pdk).is_dir():
+        return Found(_files_in(spec, BUNDLED_ROOT / pdk), "bundled")
+    system = tuple(Path(p) for p in spec.system_paths if Path(p).is_file())
     if system:
-        return system
-    where = f"{root / pdk} does not exist" if root is not None else f"{PDK_ROOT_ENV} is not set"
-    raise AxhwError(f"PDK {pdk}: no Liberty files ({where}; {how})")
+        return Found(system, "system")
+    where = [f"{base / pdk} does not exist"] if base is not None else []
+    where.append(f"{', '.join(spec.system_paths)} not installed" if spec.system_paths
+                 else f"{BUNDLED_ROOT / pdk} does not exist")
+    raise AxhwError(f"PDK {pdk}: no Liberty files ({'; '.join(where)}; {_how(spec)})")
+
+
+def find_liberty_files(pdk: str, root: str | Path | None = None) -> list[Path]:
+    return list(locate_pdk(pdk, root).files)
 
 
 # -- reading one file ----------------------------------------------------------------------------
@@ -125,6 +172,45 @@ def _number(value) -> float | None:
         return None
 
 
+_CELL_GROUP = re.compile(r"\s*cell\s*\(")
+
+
+def read_header(path: Path) -> dict:
+    """A Liberty file's library attributes before its first cell (units, nominal corner), read
+    without the cells: fast enough for listings (``axhw pdks``). Units as SI factors."""
+    from liberty.parser import parse_liberty
+
+    head = []
+    try:
+        with (gzip.open(path, "rt", errors="replace") if path.name.endswith(".gz")
+              else open(path, errors="replace")) as fh:
+            for line in fh:
+                if _CELL_GROUP.match(line):
+                    break
+                head.append(line)
+    except (OSError, EOFError) as exc:
+        raise AxhwError(f"cannot read Liberty file {path}: {exc}") from None
+    try:
+        lib = parse_liberty("".join(head) + "}\n")  # the library group, closed before its cells
+    except Exception as exc:  # noqa: BLE001 - the parser raises assorted lark errors
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AxhwError(f"Liberty file {path}: header does not parse: {msg}") from None
+    return {"library": str(lib.args[0]).strip('"') if lib.args else "", **_units(lib, path),
+            "voltage_v": _unit(lib.get("voltage_unit", "1V"), "voltage_unit", "V"),
+            "nom_voltage": _number(lib.get("nom_voltage")),
+            "nom_temperature": _number(lib.get("nom_temperature"))}
+
+
+def _units(lib, path: Path) -> dict:
+    """time, capacitance and leakage units of a parsed library, as SI factors."""
+    try:
+        return {"time_s": _unit(lib["time_unit"], "time_unit", "s"),
+                "cap_f": _cap_unit(lib["capacitive_load_unit"]),
+                "leakage_w": _unit(lib["leakage_power_unit"], "leakage_power_unit", "W")}
+    except KeyError as exc:
+        raise AxhwError(f"Liberty file {path}: no {exc.args[0]} in the library header") from None
+
+
 def extract_facts(path: Path) -> dict:
     """Parse one Liberty file (liberty-parser) and keep what axhw uses, in the file's own units."""
     from liberty.parser import parse_liberty
@@ -140,12 +226,7 @@ def extract_facts(path: Path) -> dict:
         raise AxhwError(f"Liberty file {path} does not parse: {msg}") from None
     if lib.group_name != "library":
         raise AxhwError(f"{path} is not a Liberty library")
-    try:
-        units = {"time_s": _unit(lib["time_unit"], "time_unit", "s"),
-                 "cap_f": _cap_unit(lib["capacitive_load_unit"]),
-                 "leakage_w": _unit(lib["leakage_power_unit"], "leakage_power_unit", "W")}
-    except KeyError as exc:
-        raise AxhwError(f"Liberty file {path}: no {exc.args[0]} in the library header") from None
+    units = _units(lib, path)
     cells = {}
     for cell in lib.get_groups("cell"):
         inputs, outputs = {}, {}

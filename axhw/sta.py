@@ -1,4 +1,4 @@
-"""Static timing and power with OpenSTA (flow: flows/sta.tcl.tmpl).
+"""Static timing and power with OpenSTA (flow: axhw/flows/sta.tcl.tmpl).
 
 ``sta(synthesis, library, clock_ns, input_ports, activity=None, clock_port=None) -> Timing``
 

@@ -1,4 +1,4 @@
-"""Logic synthesis onto a cell library with Yosys (flow: flows/synth.ys.tmpl).
+"""Logic synthesis onto a cell library with Yosys (flow: axhw/flows/synth.ys.tmpl).
 
 ``synthesize(verilog, top, library, clock_ns, workdir, map_flops=True) -> Synthesis``
     Flatten, map registers with ``dfflibmap`` (when ``map_flops`` and the library has flip-flops:
@@ -22,7 +22,7 @@ from .errors import AxhwError, ToolError
 from .pdk import Library
 from .tools import yosys
 
-FLOWS = Path(__file__).resolve().parent.parent / "flows"
+FLOWS = Path(__file__).resolve().parent / "flows"  # package data (pyproject: package-data)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 

@@ -5,7 +5,7 @@ activity power; --no-cache, Liberty facts already cached) per PDK, for an 8x8 pe
 Table 2: area / delay / power / energy / NMED of exact and approximate 8x8 designs per PDK
 (default clock 10 ns, 4096 uniform vectors, seed 1).
 
-Usage: AXHW_PDK_ROOT=../shared/pdk .venv/bin/python benchmarks/characterize_speed.py [PDK ...]
+Usage: .venv/bin/python benchmarks/characterize_speed.py [PDK ...]
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Each design is generated, synthesized with Yosys onto a cell library, timed and 
 with OpenSTA (uniform random activity) through `axhw.characterize`, and its error metrics are
 computed exhaustively. Run:
 
-    AXHW_PDK_ROOT=../shared/pdk .venv/bin/python benchmarks/rounding_ppa.py \
+    .venv/bin/python benchmarks/rounding_ppa.py \
         [--bits 8|16] [--pdk nangate45]
 
 Prints a markdown table (area um^2, critical delay ns, energy pJ/op at the 10 ns clock, MRED %,

@@ -1,7 +1,7 @@
 """Sweep throughput: 100 distinct 8-bit designs × 1 PDK, cold (empty caches) and warm (all cached).
 
 Usage: .venv/bin/python benchmarks/sweep_speed.py [--pdk nangate45] [--verify off|random] [-j N]
-Needs AXHW_PDK_ROOT for PDKs other than osu018. Prints a Markdown table.
+Uses the bundled libraries (osu018 from apt). Prints a Markdown table.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Systolic arrays: verification speed (cocotb on Icarus/Verilator) and PPA on the cell libraries.
 
-    AXHW_PDK_ROOT=../shared/pdk python benchmarks/systolic_bench.py [--no-verify] [--pdk P ...]
+    python benchmarks/systolic_bench.py [--no-verify] [--pdk P ...]
 
 Prints two markdown tables. Verification: `axhw verify`'s default workload (6 tiles x 4 matrices
 x 8 vectors with bubbles, back-pressure and a mid-stream reset) on a 4x4 and an 8x8 8-bit array,

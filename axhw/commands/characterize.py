@@ -41,7 +41,8 @@ def format_ppa(r: dict) -> str:
               help=f"Cell library: {', '.join(PDKS)} (default {DEFAULT_PDK}; with --liberty: a "
                    "label).")
 @click.option("--pdk-root", default=None, type=click.Path(file_okay=False),
-              help=f"Folder holding <pdk>/*.lib[.gz] (default ${PDK_ROOT_ENV}).")
+              help=f"Folder holding <pdk>/*.lib[.gz] (default ${PDK_ROOT_ENV}); searched before "
+                   "the libraries bundled with axhw (`axhw pdks` lists them).")
 @click.option("--liberty", multiple=True, type=click.Path(dir_okay=False),
               help="Liberty file(s) to use instead of a PDK's (repeatable: one library).")
 @click.option("--clock-ns", default=DEFAULT_CLOCK_NS, show_default=True, type=float,

@@ -24,15 +24,14 @@ from ..fileio import cache_root, ensure_dir
 from .simulators import sim_env, sim_version
 
 CHUNK = 1 << 16
-TEMPLATE = Path(__file__).resolve().parents[2] / "rtl_templates" / "pair_sweep_tb.v"
-_TEMPLATE_FALLBACK = Path(__file__).resolve().parent / "pair_sweep_tb.v"
+TEMPLATE = Path(__file__).resolve().parents[1] / "rtl_templates" / "pair_sweep_tb.v"  # package data
 
 
 def _template() -> str:
-    for path in (TEMPLATE, _TEMPLATE_FALLBACK):
-        if path.is_file():
-            return path.read_text()
-    raise AxhwError("rtl_templates/pair_sweep_tb.v is missing from the installation")
+    try:
+        return TEMPLATE.read_text()
+    except OSError:
+        raise AxhwError(f"{TEMPLATE} is missing from the installation") from None
 
 
 def testbench(top: str, ports: tuple[str, str, str], bits_a: int, bits_b: int, out_bits: int,

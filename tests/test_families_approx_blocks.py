@@ -116,15 +116,16 @@ def test_rtl_equals_golden_every_pair_netsim(tmp_path, family, ba, bb, params):
     np.testing.assert_array_equal(lut.ravel(), d.golden(A, B))
 
 
-@pytest.mark.parametrize("family,params", [
-    ("recursive", dict(block="m1", approx_cols=8, tree="wallace")),
-    ("compressor", dict(compressor="momeni1", approx_cols=7)),
+# One simulator per family keeps the suite fast (a Verilator build is the slow part); `axhw verify
+# --sim both` on both designs is in docs/families-recursive-compressor.md.
+@pytest.mark.parametrize("family,params,sim", [
+    ("recursive", dict(block="m1", approx_cols=8, tree="wallace"), "icarus"),
+    ("compressor", dict(compressor="momeni1", approx_cols=7), "verilator"),
 ])
-def test_rtl_equals_golden_every_pair_cocotb(tmp_path, family, params):
+def test_rtl_equals_golden_every_pair_cocotb(tmp_path, family, params, sim):
     d = load_design(write_design(make(family, 8, **params), tmp_path))
-    results = verify_design(d, sim="both")
-    assert [r.sim for r in results] == ["icarus", "verilator"]
-    assert all(r.ok and r.checked == 65536 for r in results)
+    (result,) = verify_design(d, sim=sim)
+    assert result.sim == sim and result.ok and result.checked == 65536
 
 
 # -- errors and listing -----------------------------------------------------------------------

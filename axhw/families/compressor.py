@@ -32,7 +32,8 @@ from ..hdl.bitmatrix import BitMatrix
 from ..hdl.ops import ArrayOps, NetOps
 from ..hdl.pparray import operand_bits
 from ..hdl.trees import emit_product
-from .base import Multiplier, check, check_choice, check_range, param
+from .base import Multiplier, check, check_choice, param
+from .cells import ApproxColumns, approx_cols_param
 
 COMPRESSORS = ("momeni1", "momeni2")
 
@@ -98,12 +99,10 @@ def compress(ops, cols: list[list], approx_cols: int, compressor: str, comment=N
 
 
 @dataclass(frozen=True)
-class CompressorMultiplier(Multiplier):
+class CompressorMultiplier(ApproxColumns, Multiplier):
     compressor: str = param("momeni1", "approximate 4:2 compressor (Momeni et al. 2015 design 1 "
                             "or 2)", short="", range="|".join(COMPRESSORS), always=True)
-    approx_cols: int | None = param(None, "compressors in columns below this are approximate "
-                                    "(none = all columns, 0 = exact tree)", short="c",
-                                    range="0..bits_a+bits_b")
+    approx_cols: int | None = approx_cols_param("compressors")
 
     family = "compressor"
     abbrev = "cmp42"
@@ -113,12 +112,7 @@ class CompressorMultiplier(Multiplier):
         check(not self.signed, "compressor: unsigned operands only (the approximate "
                                "compressors are defined on unsigned partial products)")
         check_choice("compressor", self.compressor, COMPRESSORS)
-        if self.approx_cols is not None:
-            check_range("approx_cols", self.approx_cols, 0, self.out_bits)
-
-    @property
-    def approx_limit(self) -> int:
-        return self.out_bits if self.approx_cols is None else self.approx_cols
+        self.check_approx_cols()
 
     def notes(self) -> list[str]:
         return [f"approximate {self.compressor} compressors in columns 0..{self.approx_limit - 1}"
@@ -135,11 +129,8 @@ class CompressorMultiplier(Multiplier):
         ops = ArrayOps()
         cols = self._columns(ops, operand_bits(A, self.bits_a), operand_bits(B, self.bits_b))
         rows = compress(ops, cols, self.approx_limit, self.compressor)
-        out = np.zeros(np.broadcast(A, B).shape, dtype=np.int64)
-        for c, bits in enumerate(rows):
-            for bit in bits:
-                out += np.asarray(bit, dtype=np.int64) << c
-        return out % (1 << self.out_bits)
+        return self.weighted_sum(((c, bit) for c, bits in enumerate(rows) for bit in bits),
+                                 np.broadcast(A, B).shape)
 
     def build(self, nl, a, b) -> None:
         rows = compress(NetOps(nl), self._columns(NetOps(nl), a, b), self.approx_limit,

@@ -13,7 +13,8 @@ Blocks (output bits O3..O0 of a1a0 x b1b0; the functions of ArithsGen 1.x,
 ``ariths_gen.multi_bit_circuits.approximate_multipliers.recursive_multiplier``):
 
 * ``m1`` (Kulkarni et al. 2011): O1 = a0b1 | a1b0, O2 = a1b1, O3 = 0: 3x3 = 7, the only error (1 of 16);
-* ``m2``: t = a0b1 a1b0; O0 = t, O1 = a0b1 ^ a1b0, O2 = t ^ a1b1, O3 = t (a0b0 is dropped);
+* ``m2``: t = a0b1 a1b0; O0 = t, O1 = a0b1 ^ a1b0, O2 = t ^ a1b1, O3 = t (a0b0 is dropped:
+  1x1 = 0, 1x3 = 3x1 = 2, 3 of 16 wrong);
 * ``m3``: O1 = a0b1 | a1b0, O2 = ~(a0b0) a1b1, O3 = a0b0 a1b1: 3x3 = 11 (1 of 16);
 * ``m4``: O1 = a0b1 ^ a1b0, O2 = a1b1, O3 = 0: 3x3 = 5 (1 of 16).
 
@@ -35,7 +36,8 @@ from ..hdl.bitmatrix import BitMatrix
 from ..hdl.ops import ArrayOps, NetOps
 from ..hdl.pparray import operand_bits
 from ..hdl.trees import emit_product
-from .base import Multiplier, check, check_choice, check_range, param, tree_param
+from .base import Multiplier, check, check_choice, param, tree_param
+from .cells import ApproxColumns, approx_cols_param
 
 BLOCKS = ("m1", "m2", "m3", "m4")
 
@@ -73,12 +75,10 @@ BLOCK_FUNCTIONS = {"m1": block_m1, "m2": block_m2, "m3": block_m3, "m4": block_m
 
 
 @dataclass(frozen=True)
-class RecursiveMultiplier(Multiplier):
+class RecursiveMultiplier(ApproxColumns, Multiplier):
     block: str = param("m1", "approximate 2x2 block: m1 = Kulkarni et al. 2011 (3x3=7), m2..m4 "
                        "as ArithsGen", short="", range="|".join(BLOCKS), always=True)
-    approx_cols: int | None = param(None, "2x2 blocks whose lowest output column is below this "
-                                    "are approximate (none = all, 0 = exact)", short="c",
-                                    range="0..bits_a+bits_b")
+    approx_cols: int | None = approx_cols_param("2x2 blocks whose lowest output bit is")
     tree: str = tree_param()
 
     family = "recursive"
@@ -93,12 +93,7 @@ class RecursiveMultiplier(Multiplier):
             check(v & (v - 1) == 0, f"{name}={v}: recursive multipliers need a power of two "
                                     "(2, 4, 8, 16)")
         check_choice("block", self.block, BLOCKS)
-        if self.approx_cols is not None:
-            check_range("approx_cols", self.approx_cols, 0, self.out_bits)
-
-    @property
-    def approx_limit(self) -> int:
-        return self.out_bits if self.approx_cols is None else self.approx_cols
+        self.check_approx_cols()
 
     def notes(self) -> list[str]:
         n = sum(1 for _, _, col in self.blocks() if col < self.approx_limit)
@@ -122,12 +117,10 @@ class RecursiveMultiplier(Multiplier):
         return out
 
     def golden(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-        total = np.zeros(np.broadcast(A, B).shape, dtype=np.int64)
-        for col, bits in self._block_bits(ArrayOps(), operand_bits(A, self.bits_a),
-                                          operand_bits(B, self.bits_b)):
-            for k, bit in enumerate(bits):
-                total += np.asarray(bit, dtype=np.int64) << (col + k)
-        return total % (1 << self.out_bits)
+        blocks = self._block_bits(ArrayOps(), operand_bits(A, self.bits_a),
+                                  operand_bits(B, self.bits_b))
+        return self.weighted_sum(((col + k, bit) for col, bits in blocks
+                                  for k, bit in enumerate(bits)), np.broadcast(A, B).shape)
 
     def build(self, nl, a, b) -> None:
         nl.comment(f"2x2 blocks: {self.block} in columns below {self.approx_limit}, exact above")

@@ -25,7 +25,8 @@ from .design import Design
 from .errors import AxhwError
 from .fileio import cache_root, ensure_dir
 from .netsim import GateNetlist, gate_flow, generic_netlist
-from .synth import check_name
+from .pdk import load_library
+from .synth import check_name, synthesize
 from .tools import yosys
 
 FORMATS = ("c", "python", "blif", "netlist")
@@ -200,9 +201,6 @@ def blif(design: Design) -> str:
 
 
 def mapped_netlist(design: Design, pdk: str | None, pdk_root: str | None) -> str:
-    from .pdk import load_library  # noqa: PLC0415
-    from .synth import synthesize  # noqa: PLC0415 - synthesis only when asked for
-
     if pdk is None:
         raise AxhwError("--format netlist needs --pdk (the cell library to map onto)")
     library = load_library(pdk, pdk_root=pdk_root)

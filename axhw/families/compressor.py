@@ -39,24 +39,29 @@ COMPRESSORS = ("momeni1", "momeni2")
 
 
 def exact_42(ops, x1, x2, x3, x4, cin, tag):
-    """Exact 4:2 compressor: two full adders -> (sum, carry, cout)."""
+    """Exact 4:2 compressor: two full adders -> (sum, carry, cout). ``cin`` None: no chain bit
+    (the second adder is a half adder)."""
     s1, cout = ops.fa(x1, x2, x3, tag=f"{tag}a")
-    s, carry = ops.fa(s1, x4, cin, tag=f"{tag}b")
+    s, carry = (ops.ha(s1, x4, tag=f"{tag}b") if cin is None
+                else ops.fa(s1, x4, cin, tag=f"{tag}b"))
     return s, carry, cout
 
 
 def momeni1(ops, x1, x2, x3, x4, cin, tag):
     either = ops.or2(ops.xor2(x1, x2), ops.xor2(x3, x4))
     cout = ops.or2(ops.and2(x1, x2), ops.and2(x3, x4))
+    if cin is None:  # cin = 0: sum = either, carry = cin = 0 (no bit)
+        return either, None, cout
     return ops.and2(ops.not1(cin), either), cin, cout
 
 
 def momeni2(ops, x1, x2, x3, x4, cin, tag):
     s = ops.or2(ops.xor2(x1, x2), ops.xor2(x3, x4))
-    return s, ops.or2(ops.and2(x1, x2), ops.and2(x3, x4)), ops.zero
+    return s, ops.or2(ops.and2(x1, x2), ops.and2(x3, x4)), None
 
 
-# name -> (function, consumes the carry chain)
+# name -> (function, consumes the carry chain). A None output is a bit the cell does not have:
+# absent bits are structural, so the tree is the same on netlist signals and on arrays.
 APPROXIMATE = {"momeni1": (momeni1, True), "momeni2": (momeni2, False)}
 
 
@@ -79,13 +84,13 @@ def compress(ops, cols: list[list], approx_cols: int, compressor: str, comment=N
                 x1, x2, x3, x4 = bits[:4]
                 bits = bits[4:]
                 uses_cin = approx_cin or not is_approx
-                cin = chain_in.pop(0) if (uses_cin and chain_in) else ops.zero
+                cin = chain_in.pop(0) if (uses_cin and chain_in) else None
                 fn = approx if is_approx else exact_42
                 s, carry, cout = fn(ops, x1, x2, x3, x4, cin, f"cmp_s{stage}_c{c}_")
                 nxt[c].append(s)
                 if c + 1 < width:
-                    nxt[c + 1].append(carry)
-                    chain.append(cout)
+                    nxt[c + 1].extend(bit for bit in (carry,) if bit is not None)
+                    chain.extend(bit for bit in (cout,) if bit is not None)
             bits += chain_in  # chain bits not consumed stay in their column
             if len(bits) >= 3:
                 s, carry = ops.fa(bits[0], bits[1], bits[2], tag=f"fa_s{stage}_c{c}")

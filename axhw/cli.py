@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "pdks": "axhw.commands.pdks:pdks",
     "sweep": "axhw.commands.sweep:sweep",
     "report": "axhw.commands.report:report",
+    "export": "axhw.commands.export:export",
 }
 
 

@@ -313,13 +313,15 @@ def _topological(cells: list[Cell], inputs: dict[str, list[int]], top: str) -> l
     return order
 
 
-def _flow(verilog: Path, top: str, json_out: Path, optimize: bool) -> list[str]:
+def gate_flow(verilog: Path, top: str, optimize: bool) -> list[str]:
+    """Yosys commands lowering `verilog` to simple gates (see :func:`generic_netlist`); the
+    caller appends the write command (``write_json``, ``write_blif``)."""
     if optimize:
         lower = [f"synth -flatten -top {top}", "abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"]
     else:  # semantics-preserving lowering only: every RTL operator becomes its gates
         lower = ["proc", "flatten", "techmap"]
     return [f"read_verilog -sv {yosys.quote(verilog)}", f"hierarchy -check -top {top}", *lower,
-            "opt_clean -purge", f"write_json {yosys.quote(json_out)}"]
+            "opt_clean -purge"]
 
 
 def generic_netlist(verilog: Path | str, top: str, optimize: bool = True) -> GateNetlist:
@@ -340,7 +342,8 @@ def generic_netlist(verilog: Path | str, top: str, optimize: bool = True) -> Gat
         src = work / "design.v"
         src.write_text(text)
         out = work / "netlist.json"
-        yosys.run_script(_flow(src, top, out, optimize), work / "yosys.log")
+        yosys.run_script(gate_flow(src, top, optimize) + [f"write_json {yosys.quote(out)}"],
+                         work / "yosys.log")
         write_text(cached, out.read_text())
         shutil.rmtree(work, ignore_errors=True)
     return read_yosys_json(cached, top)

@@ -16,6 +16,8 @@ _REGISTRY: dict[str, str] = {
     "truncated": "axhw.families.truncated:TruncatedMultiplier",
     "bam": "axhw.families.bam:BrokenArrayMultiplier",
     "masked": "axhw.families.masked:MaskedMultiplier",
+    "compressor": "axhw.families.compressor:CompressorMultiplier",
+    "recursive": "axhw.families.recursive:RecursiveMultiplier",
 }
 
 

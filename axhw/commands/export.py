@@ -1,0 +1,41 @@
+"""`axhw export INPUT --format c|python|blif|netlist [-o FILE] [--pdk P]`: other model formats."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import AxhwError
+from ..export import FORMATS, export_text, format_for
+from ..fileio import write_text
+from ..inputs import design_input
+from ..pdk import PDKS
+
+
+@click.command()
+@design_input
+@click.option("-f", "--format", "fmt", default=None, metavar="|".join(FORMATS),
+              help="c (EvoApproxLib-style C function), python (pure-Python function), blif "
+                   "(Yosys), netlist (mapped gate-level Verilog of --pdk). Default: from the -o "
+                   "suffix (.c .py .blif .v).")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="Output file (written atomically); default: standard output.")
+@click.option("--pdk", default=None, metavar="NAME",
+              help=f"--format netlist: the cell library ({', '.join(PDKS)}).")
+@click.option("--pdk-root", default=None, type=click.Path(file_okay=False),
+              help="--format netlist: folder holding <pdk>/*.lib[.gz].")
+def export(design, fmt, output, pdk, pdk_root):
+    """Write INPUT as a C function, a Python function, BLIF or a mapped netlist.
+
+    INPUT is a design JSON from `axhw gen` or a Verilog file (see --verilog). C and Python are
+    derived gate by gate from the Yosys netlist of the RTL and return the output port's value
+    (two's complement when signed).
+    """
+    fmt = format_for(output, fmt)
+    if pdk_root is not None and fmt != "netlist":
+        raise AxhwError(f"--pdk-root applies to --format netlist only, not {fmt}")
+    text = export_text(design, fmt, pdk=pdk, pdk_root=pdk_root)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_text(output, text)
+    click.echo(f"{design.top}: {fmt} -> {output}", err=True)

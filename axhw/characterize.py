@@ -123,9 +123,13 @@ class CachedRun:
         return result
 
 
+MIN_CLOCK_NS, MAX_CLOCK_NS = 0.001, 1e6  # ABC's delay target is whole picoseconds
+
+
 def check_clock(clock_ns: float) -> float:
-    if not (clock_ns > 0 and clock_ns < 1e6):
-        raise AxhwError(f"--clock-ns {clock_ns}: expected a positive period in ns")
+    if not MIN_CLOCK_NS <= clock_ns < MAX_CLOCK_NS:  # also false for nan
+        raise AxhwError(f"--clock-ns {clock_ns:g}: expected a clock period from {MIN_CLOCK_NS:g} "
+                        f"ns (1 ps) to below {MAX_CLOCK_NS:g} ns")
     return float(clock_ns)
 
 

@@ -68,7 +68,7 @@ PDKS: dict[str, PdkSpec] = {
 # -- finding the files ---------------------------------------------------------------------------
 def pdk_root(explicit: str | Path | None = None) -> Path | None:
     root = explicit or os.environ.get(PDK_ROOT_ENV) or None
-    return Path(root) if root else None
+    return Path(root).absolute() if root else None  # tools run in other folders
 
 
 def find_liberty_files(pdk: str, root: str | Path | None = None) -> list[Path]:
@@ -332,7 +332,7 @@ def load_library(pdk: str | None = None, pdk_root: str | Path | None = None,
                  liberty: tuple[str | Path, ...] | list = ()) -> Library:
     """A PDK by name, or the given Liberty files (labelled ``pdk`` or "custom")."""
     if liberty:
-        sources = [Path(p) for p in liberty]
+        sources = [Path(p).absolute() for p in liberty]  # OpenSTA runs in its run folder
         name = pdk or "custom"
     else:
         name = pdk or DEFAULT_PDK

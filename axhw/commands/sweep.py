@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import AxhwError
+from ..inputs import AbsolutePath
 from ..sweep import load_spec, run_sweep, spec_from_cli
 
 
@@ -22,7 +23,8 @@ from ..sweep import load_spec, run_sweep, spec_from_cli
               help="One-liner: parameter grid (repeatable).")
 @click.option("-p", "fixed", multiple=True, metavar="KEY=VALUE", help="One-liner: fixed parameter.")
 @click.option("--pdk", "pdks", multiple=True, help="One-liner: PDK (repeatable; default osu018).")
-@click.option("--pdk-root", default=None, help="Root of <pdk>/*.lib[.gz] (or AXHW_PDK_ROOT).")
+@click.option("--pdk-root", default=None, type=AbsolutePath(file_okay=False),
+              help="Root of <pdk>/*.lib[.gz] (or AXHW_PDK_ROOT).")
 @click.option("--clock-ns", type=float, default=None, help="Clock period for STA/power.")
 @click.option("--verify", "verify_mode", type=click.Choice(["off", "random", "exhaustive"]),
               default=None, help="Verification per design (default random).")

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import progress
 from .errors import AxhwError
 from .fileio import atomic_path, cache_root, ensure_dir, sha256_file, sha256_text, write_json
 
@@ -191,6 +192,7 @@ def _cached_file(path: Path) -> tuple[Path, dict]:
     if facts_path.is_file():
         facts = json.loads(facts_path.read_text())
     else:
+        progress.step(f"parsing Liberty {path.name} (once; cached afterwards)")
         facts = {**extract_facts(plain), "sha256": digest}
         write_json(facts_path, facts)
     return plain, facts
@@ -338,6 +340,7 @@ def load_library(pdk: str | None = None, pdk_root: str | Path | None = None,
         name = pdk or DEFAULT_PDK
         sources = find_liberty_files(name, pdk_root)
     files, facts = zip(*(_cached_file(p) for p in sources))
+    progress.step(f"library {name}: {len(sources)} Liberty file(s) read")
     units = {json.dumps(f["units"], sort_keys=True) for f in facts}
     if len(units) > 1:
         raise AxhwError(f"{name}: the Liberty files use different units "

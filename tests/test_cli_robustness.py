@@ -216,3 +216,13 @@ def test_families_lists_systolic():
     proc = run_cli("families")
     assert proc.returncode == 0
     assert "perforated" in proc.stdout and "systolic:" in proc.stdout and "rows" in proc.stdout
+
+
+@requires_icarus
+def test_demo_leaves_no_temporary_folder(tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = run_cli("demo", env={"TMPDIR": str(tmp)})
+    assert proc.returncode == 0, proc.stderr
+    assert "summary: mul8u_perf_j2_k3 == golden model" in proc.stdout
+    assert "temporary" in proc.stdout and list(tmp.iterdir()) == []

@@ -97,7 +97,7 @@ _KEY_TYPES = {"top": (str, "a string"), "verilog": (str, "a string"), "family": 
               "bits_a": (int, "an integer"), "bits_b": (int, "an integer"),
               "out_bits": (int, "an integer"), "signed": (bool, "true or false"),
               "out_signed": (bool, "true or false"), "params": (dict, "an object"),
-              "ports": (dict, "an object"), "verilog_sha256": (str, "a string")}
+              "verilog_sha256": (str, "a string")}
 
 
 def read_design_json(path: Path) -> dict[str, Any]:
@@ -167,7 +167,8 @@ def load_design(path: Path | str, allow_edited: bool = False) -> Design:
     except TypeError as exc:
         raise AxhwError(f"{path}: parameters do not match family {d['family']}: {exc}") from None
     ports = d.get("ports") or {"a": "a", "b": "b", "p": "p"}
-    if sorted(ports) != ["a", "b", "p"] or not all(isinstance(v, str) for v in ports.values()):
+    if not isinstance(ports, dict) or sorted(ports) != ["a", "b", "p"] \
+            or not all(isinstance(v, str) for v in ports.values()):
         raise AxhwError(f"{path}: ports must map a, b and p to port names")
     return Design(json_path=path, top=d["top"], verilog_path=vpath, family=d["family"],
                   params=d.get("params", {}), bits_a=int(d["bits_a"]), bits_b=int(d["bits_b"]),

@@ -25,7 +25,16 @@ def ensure_dir(path: Path) -> Path:
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process umask, read without setting it where Linux allows (os.umask is the only other
+    way to read it, and it briefly changes it for every thread)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 

@@ -68,7 +68,7 @@ def test_unwritable_output_is_one_line(design_json, args):
     assert "internal error" not in proc.stderr
 
 
-def test_unwritable_target_from_python(tmp_path):
+def test_unwritable_target_from_python():
     with pytest.raises(AxhwError, match="cannot write /proc/axhw-test.json"):
         write_text(Path("/proc/axhw-test.json"), "{}")
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, progress
 from .activity import Activity, operand_vectors, port_bit_names, switching_activity
 from .design import Design
 from .errors import AxhwError, ToolError
@@ -123,9 +123,13 @@ class CachedRun:
         return result
 
 
+MIN_CLOCK_NS, MAX_CLOCK_NS = 0.001, 1e6  # ABC's delay target is whole picoseconds
+
+
 def check_clock(clock_ns: float) -> float:
-    if not (clock_ns > 0 and clock_ns < 1e6):
-        raise AxhwError(f"--clock-ns {clock_ns}: expected a positive period in ns")
+    if not MIN_CLOCK_NS <= clock_ns < MAX_CLOCK_NS:  # also false for nan
+        raise AxhwError(f"--clock-ns {clock_ns:g}: expected a clock period from {MIN_CLOCK_NS:g} "
+                        f"ns (1 ps) to below {MAX_CLOCK_NS:g} ns")
     return float(clock_ns)
 
 
@@ -145,17 +149,22 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
                "load_inverters": LOAD_INVERTERS}
     run = CachedRun(design, library, options, use_cache)
     if run.result is not None:
+        progress.step("cached result")
         return run.result
 
     from .metrics import design_metrics  # noqa: PLC0415 - numba import only when needed
 
     t0 = time.perf_counter()
     workdir = run.start()
+    progress.step(f"synthesizing {design.top} onto {library.pdk} (Yosys + ABC)")
     syn = synthesize(design.verilog_path, design.top, library, clock_ns, workdir)
+    progress.step(f"simulating the netlist on {len(a_raw):,} operand pairs (activity)")
     act: Activity = switching_activity(syn, library, design.ports, a_raw, b_raw)
     check_mapping(design, a_raw, b_raw, act.outputs, syn.log)
+    progress.step("timing and power (OpenSTA)")
     timing = sta(syn, library, clock_ns, input_port_names(syn), activity=act)
     ppa_s = time.perf_counter() - t0
+    progress.step("error metrics")
     metrics = design_metrics(design)
     final = run.keep()
     result = {

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from . import __version__
+from . import __version__, progress
 from .errors import AxhwError
 
 # command name -> "module:attribute" (a click.Command). Loaded on first use.
@@ -54,6 +54,7 @@ def cli(ctx, verbose):
     ctx.obj["verbose"] = verbose
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    progress.enable(verbose or sys.stderr.isatty())
 
 
 def main(argv=None) -> int:

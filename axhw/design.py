@@ -92,21 +92,61 @@ def spec_from_dict(d: dict[str, Any]) -> Multiplier:
                **{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.get("params", {}).items()})
 
 
-def load_design(path: Path | str) -> Design:
-    """Load a design JSON written by ``axhw gen`` (and rebuild its golden model)."""
-    path = Path(path)
+# key -> (accepted JSON types, what to call them in an error)
+_KEY_TYPES = {"top": (str, "a string"), "verilog": (str, "a string"), "family": (str, "a string"),
+              "bits_a": (int, "an integer"), "bits_b": (int, "an integer"),
+              "out_bits": (int, "an integer"), "signed": (bool, "true or false"),
+              "out_signed": (bool, "true or false"), "params": (dict, "an object"),
+              "verilog_sha256": (str, "a string")}
+
+
+def read_design_json(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`, or a one-line error saying why it is not a design JSON."""
     try:
-        d = json.loads(path.read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
         raise AxhwError(f"design file not found: {path}") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise AxhwError(f"cannot read design JSON {path}: {exc}") from None
+    except OSError as exc:
+        raise AxhwError(f"cannot read design JSON {path}: {exc.strerror or exc}") from None
+    try:
+        d = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise AxhwError(f"{path}: not a design JSON (binary data, not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise AxhwError(f"{path}: not a design JSON ({exc})") from None
     if not isinstance(d, dict):
         raise AxhwError(f"{path}: not a design JSON object")
+    for key, (kind, what) in _KEY_TYPES.items():
+        v = d.get(key)
+        if v is not None and (not isinstance(v, kind) or (kind is int and isinstance(v, bool))):
+            raise AxhwError(f"{path}: {key} must be {what}, not {json.dumps(v)[:40]}")
+    return d
+
+
+def check_verilog_hash(path: Path, d: dict[str, Any], vpath: Path) -> None:
+    """Refuse a Verilog file edited after `axhw gen` wrote it: its JSON (golden model, params)
+    would describe another circuit."""
+    want = d.get("verilog_sha256")
+    if want is not None and sha256_text(vpath.read_text(errors="replace")) != want:
+        raise AxhwError(f"{path}: {vpath.name} has changed since it was generated (verilog_sha256 "
+                        "differs): regenerate it with `axhw gen`, or verify the edited file with "
+                        "`axhw verify --allow-edited`")
+
+
+def load_design(path: Path | str, allow_edited: bool = False) -> Design:
+    """Load a design JSON written by ``axhw gen`` (and rebuild its golden model).
+
+    A Verilog file whose content no longer matches the JSON's ``verilog_sha256`` is refused unless
+    `allow_edited` (then it is checked as it is now against the JSON's golden model)."""
+    path = Path(path)
+    d = read_design_json(path)
     if d.get("family") == "systolic":  # an array of multipliers (axhw.systolic), not a family
         from .systolic.design import load_array_design  # noqa: PLC0415
 
-        return load_array_design(path, d)
+        design = load_array_design(path, d)
+        if not allow_edited:
+            check_verilog_hash(path, d, design.verilog_path)
+        return design
     missing = [k for k in ("top", "verilog", "family", "bits_a", "bits_b", "signed", "out_bits")
                if k not in d]
     if missing:
@@ -114,17 +154,22 @@ def load_design(path: Path | str) -> Design:
     vpath = (path.parent / d["verilog"]).resolve()
     if not vpath.is_file():
         raise AxhwError(f"{path}: Verilog file {vpath} not found")
+    if not allow_edited:
+        check_verilog_hash(path, d, vpath)
     spec = None
     try:
         spec = spec_from_dict(d)
-    except AxhwError:
+    except AxhwError as exc:
         if d["family"] in ("external",):
             spec = None
         else:
-            raise
+            raise AxhwError(f"{path}: {exc}") from None
     except TypeError as exc:
         raise AxhwError(f"{path}: parameters do not match family {d['family']}: {exc}") from None
     ports = d.get("ports") or {"a": "a", "b": "b", "p": "p"}
+    if not isinstance(ports, dict) or sorted(ports) != ["a", "b", "p"] \
+            or not all(isinstance(v, str) for v in ports.values()):
+        raise AxhwError(f"{path}: ports must map a, b and p to port names")
     return Design(json_path=path, top=d["top"], verilog_path=vpath, family=d["family"],
                   params=d.get("params", {}), bits_a=int(d["bits_a"]), bits_b=int(d["bits_b"]),
                   signed=bool(d["signed"]), out_bits=int(d["out_bits"]),

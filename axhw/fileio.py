@@ -24,17 +24,44 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+def _umask() -> int:
+    """The process umask, read without setting it where Linux allows (os.umask is the only other
+    way to read it, and it briefly changes it for every thread)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path, suffix: str = ""):
-    """Yield a temporary path in target's directory; rename it onto target only if the block succeeds."""
+    """Yield a temporary path in target's directory; rename it onto target only if the block succeeds.
+
+    The result gets the permissions an ordinary open() would give (0666 less the umask), not
+    mkstemp's 0600. An unwritable location is a one-line AxhwError."""
     target = Path(target)
     ensure_dir(target.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp",
+                                   dir=target.parent)
+    except OSError as exc:
+        raise AxhwError(f"cannot write {target}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, target)
+    except OSError as exc:
+        if exc.filename not in (str(tmp_path), tmp_path, str(target), target):
+            raise
+        raise AxhwError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

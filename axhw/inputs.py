@@ -190,10 +190,18 @@ def load_input(path: Path | str | None = None, verilog: Path | str | None = None
                          out_shift=out_shift)
 
 
+class AbsolutePath(click.Path):
+    """A click.Path made absolute (symlinks kept): tools run in their own folders (OpenSTA in
+    its run folder), where a relative name would point elsewhere."""
+
+    def convert(self, value, param, ctx):
+        return os.path.abspath(super().convert(value, param, ctx))
+
+
 _OPTIONS = [
     click.argument("design_input", metavar="[INPUT]", required=False,
                    type=click.Path(dir_okay=False)),
-    click.option("--verilog", type=click.Path(dir_okay=False),
+    click.option("--verilog", type=AbsolutePath(dir_okay=False),
                  help="External Verilog file (instead of a design JSON)."),
     click.option("--top", default=None, help="External Verilog: top module (default: auto)."),
     click.option("--bits", type=int, default=None,

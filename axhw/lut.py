@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 
@@ -97,11 +98,16 @@ def check_against_golden(design: Design, ports: np.ndarray) -> None:
 
 # -- file formats ----------------------------------------------------------------------------
 def format_for(path, fmt: str | None) -> str:
+    """The LUT format: `fmt` if given, else from the suffix of `path`; a known suffix that
+    contradicts `fmt` is an error (CSV must not land in a .npy name)."""
+    suffix = Path(path).suffix.lower()
     if fmt:
         if fmt not in FORMATS:
             raise AxhwError(f"unknown LUT format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        if SUFFIX_FORMAT.get(suffix, fmt) != fmt:
+            raise AxhwError(f"--format {fmt} contradicts the suffix of {path} ({suffix} is "
+                            f"{SUFFIX_FORMAT[suffix]}): change one of them")
         return fmt
-    suffix = str(path)[str(path).rfind("."):].lower() if "." in str(path) else ""
     if suffix not in SUFFIX_FORMAT:
         raise AxhwError(f"cannot tell the LUT format from {path}: give --format "
                         f"({', '.join(FORMATS)})")

@@ -274,8 +274,11 @@ def _load_array(path: Path):
         return np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise AxhwError(f"distribution file not found: {path}") from None
-    except (OSError, ValueError, EOFError) as exc:
-        raise AxhwError(f"cannot read distribution {path}: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise AxhwError(f"cannot read distribution {path}: {exc.strerror or exc}") from None
+    except (ValueError, EOFError):  # numpy's advice about allow_pickle helps nobody here
+        raise AxhwError(f"{path}: not a distribution file (expected a histogram .npy or an .npz "
+                        "of histograms)") from None
 
 
 def _check_hist(h: np.ndarray, shape: tuple, spec: str, what: str) -> np.ndarray:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import progress
 from .errors import AxhwError
 from .fileio import atomic_path, cache_root, ensure_dir, sha256_file, sha256_text, write_json
 
@@ -116,7 +117,7 @@ def pdk_root(explicit: str | Path | None = None) -> tuple[Path | None, str]:
         (Path(env), f"${PDK_ROOT_ENV}") if env else (None, ""))
     if base is not None and not base.is_dir():  # a typo must not fall back silently
         raise AxhwError(f"PDK root {base} ({origin}) is not a folder")
-    return base, origin
+    return (None if base is None else base.absolute()), origin  # tools run in other folders
 
 
 def locate_pdk(pdk: str, root: str | Path | None = None) -> Found:
@@ -272,6 +273,7 @@ def _cached_file(path: Path) -> tuple[Path, dict]:
     if facts_path.is_file():
         facts = json.loads(facts_path.read_text())
     else:
+        progress.step(f"parsing Liberty {path.name} (once; cached afterwards)")
         facts = {**extract_facts(plain), "sha256": digest}
         write_json(facts_path, facts)
     return plain, facts
@@ -413,12 +415,13 @@ def load_library(pdk: str | None = None, pdk_root: str | Path | None = None,
                  liberty: tuple[str | Path, ...] | list = ()) -> Library:
     """A PDK by name, or the given Liberty files (labelled ``pdk`` or "custom")."""
     if liberty:
-        sources = [Path(p) for p in liberty]
+        sources = [Path(p).absolute() for p in liberty]  # OpenSTA runs in its run folder
         name = pdk or "custom"
     else:
         name = pdk or DEFAULT_PDK
         sources = find_liberty_files(name, pdk_root)
     files, facts = zip(*(_cached_file(p) for p in sources))
+    progress.step(f"library {name}: {len(sources)} Liberty file(s) read")
     units = {json.dumps(f["units"], sort_keys=True) for f in facts}
     if len(units) > 1:
         raise AxhwError(f"{name}: the Liberty files use different units "

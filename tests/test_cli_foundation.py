@@ -100,7 +100,7 @@ def test_verify_cli_pass_and_fail(tmp_path):
     v = j.replace(".json", ".v")
     text = open(v).read().replace("wire pp_r0_a0 = a[0] & b[0];", "wire pp_r0_a0 = a[0] ^ b[0];")
     open(v, "w").write(text)
-    bad = run_cli("verify", j, "--sim", "icarus")
+    bad = run_cli("verify", j, "--sim", "icarus", "--allow-edited")  # the edit is the point
     assert bad.returncode == 1
     assert "FAIL" in bad.stdout and "expected=" in bad.stdout
     assert_one_line_error(bad)

@@ -79,7 +79,7 @@ def _corrupt(tmp_path, spec, old, new):
     text = v.read_text()
     assert old in text
     v.write_text(text.replace(old, new))
-    return load_design(path)
+    return load_design(path, allow_edited=True)  # edited on purpose
 
 
 def test_wrong_port_slice_is_caught(tmp_path):
@@ -100,7 +100,7 @@ def test_missing_constant_is_caught(tmp_path):
     assert comp.constant() == 4  # (1+2+4+8)/4 = 3.75, at the lowest kept column (2^0)
     path = write_design(comp, tmp_path)
     (tmp_path / f"{comp.top}.v").write_text(plain.verilog().replace(plain.top, comp.top))
-    (result,) = verify_design(load_design(path), sim="icarus")
+    (result,) = verify_design(load_design(path, allow_edited=True), sim="icarus")
     assert result.mismatches == result.checked == 256
 
 

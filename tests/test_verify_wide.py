@@ -40,7 +40,8 @@ def test_exhaustive_catches_a_broken_design(tmp_path, capsys):
     assert r.checked == 1 << 12 and r.mismatches > 0
     m = r.first_mismatches[0]
     assert m["expected"] == m["a"] * m["b"] != m["got"]
-    assert main(["verify", str(d.json_path), "--method", "exhaustive"]) == VerificationFailed.exit_code
+    assert main(["verify", str(d.json_path), "--method", "exhaustive",
+                 "--allow-edited"]) == VerificationFailed.exit_code
     assert "RTL differs" in capsys.readouterr().err
 
 

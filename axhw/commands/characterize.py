@@ -6,9 +6,10 @@ import json
 
 import click
 
-from ..characterize import DEFAULT_CLOCK_NS, DEFAULT_SEED, DEFAULT_VECTORS, characterize as run
+from ..characterize import (DEFAULT_CLOCK_NS, DEFAULT_SEED, DEFAULT_VECTORS, check_clock,
+                            characterize as run)
 from ..fileio import write_json
-from ..inputs import design_input
+from ..inputs import AbsolutePath, design_input
 from ..pdk import DEFAULT_PDK, PDK_ROOT_ENV, PDKS, load_library
 from .metrics import format_table as metrics_table
 
@@ -40,10 +41,10 @@ def format_ppa(r: dict) -> str:
 @click.option("--pdk", default=None, metavar="NAME",
               help=f"Cell library: {', '.join(PDKS)} (default {DEFAULT_PDK}; with --liberty: a "
                    "label).")
-@click.option("--pdk-root", default=None, type=click.Path(file_okay=False),
+@click.option("--pdk-root", default=None, type=AbsolutePath(file_okay=False),
               help=f"Folder holding <pdk>/*.lib[.gz] (default ${PDK_ROOT_ENV}); searched before "
                    "the libraries bundled with axhw (`axhw pdks` lists them).")
-@click.option("--liberty", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--liberty", multiple=True, type=AbsolutePath(dir_okay=False),
               help="Liberty file(s) to use instead of a PDK's (repeatable: one library).")
 @click.option("--clock-ns", default=DEFAULT_CLOCK_NS, show_default=True, type=float,
               help="Clock period: ABC's delay target, the STA constraint, the power frequency.")
@@ -65,6 +66,7 @@ def characterize(design, pdk, pdk_root, liberty, clock_ns, activity, vectors, se
     INPUT is a design JSON from `axhw gen` or a Verilog file (see --verilog). Units: ns, um^2,
     mW, pJ. Results are cached per Verilog, library, options and flow version.
     """
+    check_clock(clock_ns)  # before the (slow) library parse
     library = load_library(pdk, pdk_root=pdk_root, liberty=liberty)
     result = run(design, library, clock_ns=clock_ns, vectors=vectors, seed=seed,
                  activity_file=None if activity == "uniform" else activity,

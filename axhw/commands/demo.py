@@ -18,14 +18,22 @@ from .verify import format_result
 
 @click.command()
 @click.option("-o", "--outdir", default=None, type=click.Path(file_okay=False),
-              help="Where to write the design (default: a temporary directory).")
+              help="Keep the design in this directory (default: a temporary one, removed at the "
+                   "end).")
 def demo(outdir):
     """Generate an 8-bit perforated multiplier (j=2, k=3), verify it on Icarus and Verilator."""
+    if outdir:
+        run_demo(Path(outdir), keep=True)
+        return
+    with tempfile.TemporaryDirectory(prefix="axhw-demo-") as tmp:
+        run_demo(Path(tmp), keep=False)
+
+
+def run_demo(out: Path, keep: bool) -> None:
     spec = make("perforated", 8, start=2, count=3)
-    out = Path(outdir) if outdir else Path(tempfile.mkdtemp(prefix="axhw-demo-"))
     path = write_design(spec, out)
     design = load_design(path)
-    click.echo(f"generated {path}")
+    click.echo(f"generated {path}" + ("" if keep else " (temporary: -o DIR keeps it)"))
     A, B = all_pairs(spec.bits_a, spec.bits_b, spec.signed)
     m = compute_metrics(spec.golden(A, B), A * B, bits_a=spec.bits_a, bits_b=spec.bits_b,
                         signed=spec.signed)

@@ -58,7 +58,10 @@ def gen(type_, bits, bits_b, signed, params, outdir, help_params):
 
 @click.command()
 def families():
-    """List the multiplier families and their parameters."""
+    """List the multiplier families and their parameters, then systolic arrays of them."""
+    from ..systolic.gen import PARAMS_HELP  # noqa: PLC0415
+
     for name in family_names():
         click.echo(params_table(name))
         click.echo("")
+    click.echo(PARAMS_HELP)

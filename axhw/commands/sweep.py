@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import AxhwError
+from ..inputs import AbsolutePath
 from ..sweep import load_spec, run_sweep, spec_from_cli
 from ..sweep.run import MAX_POINTS, SweepInterrupted
 
@@ -25,8 +26,9 @@ from ..sweep.run import MAX_POINTS, SweepInterrupted
 @click.option("-p", "fixed", multiple=True, metavar="KEY=VALUE", help="One-liner: fixed parameter.")
 @click.option("--pdk", "pdks", multiple=True,
               help="PDK (repeatable; default osu018; with --liberty: a label, default custom).")
-@click.option("--pdk-root", default=None, help="Root of <pdk>/*.lib[.gz] (or AXHW_PDK_ROOT).")
-@click.option("--liberty", multiple=True, type=click.Path(dir_okay=False),
+@click.option("--pdk-root", default=None, type=AbsolutePath(file_okay=False),
+              help="Root of <pdk>/*.lib[.gz] (or AXHW_PDK_ROOT).")
+@click.option("--liberty", multiple=True, type=AbsolutePath(dir_okay=False),
               help="Liberty file(s) of one library instead of a PDK's (repeatable; SPEC key liberty).")
 @click.option("--clock-ns", type=float, default=None, help="Clock period for STA/power.")
 @click.option("--activity", default=None, metavar="uniform|FILE",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import click
 
 from ..design import load_design
@@ -19,6 +22,13 @@ def format_result(r) -> str:
     return line
 
 
+def result_dict(design, results) -> dict:
+    return {"design": design.top, "family": design.family, "bits_a": design.bits_a,
+            "bits_b": design.bits_b, "signed": design.signed,
+            "ok": all(r.ok for r in results),
+            "results": [{**dataclasses.asdict(r), "ok": r.ok} for r in results]}
+
+
 @click.command()
 @click.argument("design_json", type=click.Path(dir_okay=False))
 @click.option("--sim", default="both", show_default=True,
@@ -29,17 +39,25 @@ def format_result(r) -> str:
 @click.option("--seed", default=1, show_default=True, help="Seed for --method random.")
 @click.option("--timeout", default=None, type=click.FloatRange(min=1),
               help="Seconds allowed for --method formal (default 600).")
-def verify(design_json, sim, method, samples, seed, timeout):
+@click.option("--allow-edited", is_flag=True,
+              help="Verify a Verilog file edited since `axhw gen` wrote it (its verilog_sha256 no "
+                   "longer matches) against the JSON's golden model.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as one line of JSON (the only line on stdout).")
+def verify(design_json, sim, method, samples, seed, timeout, allow_edited, as_json):
     """Check the design's RTL against its golden model; exit 0 only if everything matches."""
-    design = load_design(design_json)
+    design = load_design(design_json, allow_edited=allow_edited)
     results = verify_design(design, sim=sim, method=method, samples=samples, seed=seed,
                             timeout=timeout)
-    click.echo(f"{design.top}: {design.bits_a}x{design.bits_b} "
-               f"{'signed' if design.signed else 'unsigned'} {design.family}")
-    for r in results:
-        click.echo(format_result(r))
-        for m in r.first_mismatches:
-            click.echo(f"    a={m['a']} b={m['b']} expected={m['expected']} got={m['got']}")
+    if as_json:
+        click.echo(json.dumps(result_dict(design, results)))
+    else:
+        click.echo(f"{design.top}: {design.bits_a}x{design.bits_b} "
+                   f"{'signed' if design.signed else 'unsigned'} {design.family}")
+        for r in results:
+            click.echo(format_result(r))
+            for m in r.first_mismatches:
+                click.echo(f"    a={m['a']} b={m['b']} expected={m['expected']} got={m['got']}")
     bad = [r for r in results if not r.ok]
     if bad:
         raise VerificationFailed(f"{design.top}: RTL differs from the golden model on "

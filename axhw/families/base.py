@@ -83,6 +83,8 @@ class Multiplier:
             v = getattr(self, name)
             check(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer")
             check_range(name, v, MIN_BITS, MAX_BITS)
+        for f in self.family_fields():
+            _check_type(f.name, getattr(self, f.name), f.type)
         if "tree" in {f.name for f in dataclasses.fields(self)}:
             check_choice("tree", self.tree, TREES)
         self.validate()
@@ -198,6 +200,21 @@ def _name_value(v: Any) -> str:
     if isinstance(v, int) and v < 0:
         return f"m{-v}"
     return str(v)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _check_type(name: str, value: Any, kind: Any) -> None:
+    """A parameter of the type its field declares (a design JSON may hold anything)."""
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    ok = {"int": _is_int, "str": lambda v: isinstance(v, str),
+          "bool": lambda v: isinstance(v, (bool, np.bool_)),
+          "int | None": lambda v: v is None or _is_int(v),
+          "tuple[int, ...]": lambda v: isinstance(v, tuple) and all(_is_int(x) for x in v)}.get(kind)
+    if ok is not None and not ok(value):
+        raise AxhwError(f"parameter {name}={value!r}: expected {kind}")
 
 
 def _convert(key: str, raw: str, f: dataclasses.Field) -> Any:

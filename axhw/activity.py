@@ -12,8 +12,11 @@
     Keys are what OpenSTA calls them: input port bits (``a[3]``) and driving cell pins
     (``_123_/Y``); ``Activity.cell_pins`` gives every cell pin (inputs too) its net's toggles per
     period, the rates :meth:`axhw.sta.Timing.power` turns into power. Glitches are not counted
-    (zero-delay simulation, ``ZERO_DELAY``). ``Activity.outputs`` holds the mapped netlist's output
-    words, so callers can check the mapping against the RTL.
+    (zero-delay simulation, ``ZERO_DELAY``). With ``model=GLITCH`` and OpenSTA's SDF of the
+    netlist, every toggle rate counts the glitches of an event-driven simulation with the cells'
+    delays (:mod:`axhw.glitch`); static probabilities stay those of the settled values.
+    ``Activity.outputs`` holds the mapped netlist's output words, so callers can check the mapping
+    against the RTL.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from .pdk import Library
 
 MAX_VECTORS = 1 << 20  # the per-net bit matrix of the toggle count stays under ~1 GB
 ZERO_DELAY = "zero-delay"  # activity model: one evaluation per vector, no glitches
-ACTIVITY_MODELS = (ZERO_DELAY,)
+GLITCH = "glitch"  # event-driven with the cells' SDF delays, inertial: glitches counted
+ACTIVITY_MODELS = (ZERO_DELAY, GLITCH)
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,7 @@ def _rates(words: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def switching_activity(synthesis, library: Library, ports: tuple[str, str, str],
                        a_raw: np.ndarray, b_raw: np.ndarray, model: str = ZERO_DELAY,
-                       clock_ns: float | None = None) -> Activity:
+                       sdf: Path | None = None) -> Activity:
     data = json.loads(Path(synthesis.netlist_json).read_text())
     functions = library.cell_functions()
     netlist = read_yosys_json(data, synthesis.top, functions)
@@ -136,7 +140,13 @@ def switching_activity(synthesis, library: Library, ports: tuple[str, str, str],
     toggles, ones = _rates(np.stack([words[b] for b in bit_ids]), n)
     rates = {0: (0.0, 0.0), 1: (0.0, 1.0)}
     rates.update({b: (float(t), float(p)) for b, t, p in zip(bit_ids, toggles, ones)})
+    if model == GLITCH:
+        from .glitch import glitch_toggles, read_sdf_delays  # noqa: PLC0415
+
+        counts = glitch_toggles(netlist, functions, read_sdf_delays(sdf), inputs)
+        rates.update({b: (c / (n - 1), rates[b][1]) for b, c in counts.items() if b >= 2})
     return Activity(vectors=n, ports={k: rates[b] for b, k in port_names.items()},
                     pins={k: rates[b] for k, b in drivers},
                     outputs=outs[ports[2]].astype(np.int64),
-                    cell_pins={k: rates[b][0] for k, b in cell_pin_names(netlist.cells)})
+                    cell_pins={k: rates[b][0] for k, b in cell_pin_names(netlist.cells)},
+                    model=model)

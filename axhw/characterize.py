@@ -169,10 +169,10 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
     t0 = time.perf_counter()
     workdir = run.start()
     syn = synthesize(design.verilog_path, design.top, library, clock_ns, workdir)
-    act: Activity = switching_activity(syn, library, design.ports, a_raw, b_raw, activity_model,
-                                       clock_ns)
-    check_mapping(design, a_raw, b_raw, act.outputs, syn.log)
     timing = sta(syn, library, clock_ns, input_port_names(syn))
+    act: Activity = switching_activity(syn, library, design.ports, a_raw, b_raw, activity_model,
+                                       timing.sdf)
+    check_mapping(design, a_raw, b_raw, act.outputs, syn.log)
     power = timing.power(act.cell_pins)
     ppa_s = time.perf_counter() - t0
     metrics = design_metrics(design)

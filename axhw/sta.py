@@ -38,6 +38,7 @@ from .tools.opensta import run_tcl, tcl_quote
 
 LOAD_INVERTERS = 4  # output load, in input capacitances of the library's smallest inverter
 CLOCK_TOGGLES = 2.0  # toggles of a clock pin per period (OpenSTA's clock activity)
+SDF = "netlist.sdf"
 UNCONSTRAINED_S = 1e29  # |slack| OpenSTA reports (1e30 s) when no path is constrained
 _ENUM = re.compile(r"[-+]?\d+(?:\.\d*)?[eE][-+]?\d+")
 _ARC = re.compile(r"^power:\s+\S+ -> \S+")
@@ -69,6 +70,7 @@ class Timing:
     load_ff: float
     drive_cell: str
     log: str
+    sdf: Path  # the cells' arc delays at their loads (write_sdf), for glitch-aware activity
 
     def power(self, pin_rates: dict[str, float]) -> Power:
         """Power of the activity `pin_rates` ("instance/pin" -> toggles per period; clock pins
@@ -151,6 +153,7 @@ def sta(synthesis: Synthesis, library: Library, clock_ns: float, input_ports: li
         input_ports="{" + " ".join(tcl_quote(p) for p in input_ports) + "}",
         drive_cell=tcl_quote(inv_cell), drive_pin=tcl_quote(inv_out),
         load=repr(load_ff / library.cap_unit_ff),
+        sdf=tcl_quote(SDF),
     )
     log = synthesis.workdir / "sta.log"
     text = run_tcl(script, log)
@@ -177,4 +180,4 @@ def sta(synthesis: Synthesis, library: Library, clock_ns: float, input_ports: li
     slack_ns = clock_ns if unconstrained else slack_s * 1e9
     return Timing(delay_ns=clock_ns - slack_ns, slack_ns=slack_ns, unconstrained=unconstrained,
                   pin_power=pins, leakage_mw=leakage * 1e3, load_ff=load_ff, drive_cell=inv_cell,
-                  log=str(log))
+                  log=str(log), sdf=synthesis.workdir / SDF)

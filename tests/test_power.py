@@ -19,6 +19,8 @@ from axhw.sta import sta
 from axhw.synth import synthesize
 from axhw.tools.opensta import run_tcl
 
+from conftest import assert_one_line_error
+
 PDK_ROOT = Path(os.environ["AXHW_PDK_ROOT"]) if os.environ.get("AXHW_PDK_ROOT") else None
 pytestmark = pytest.mark.skipif(PDK_ROOT is None or not (PDK_ROOT / "nangate45").is_dir(),
                                 reason="AXHW_PDK_ROOT does not hold nangate45")
@@ -142,3 +144,52 @@ def test_constant_design_has_zero_delay(nangate, tmp_path):
     assert r["delay_ns"] == 0 and r["slack_ns"] == 2.0 and "constant" in r["delay_note"]
     assert r["dynamic_mw"] == 0 and r["power_mw"] == pytest.approx(r["leakage_mw"])
     json.dumps(r, allow_nan=False)
+
+
+def test_glitch_model_counts_hazard_pulses(nangate, tmp_path):
+    """O[0] = A ^ (A through 16 inverters) is constant 0 after settling, but every toggle of A
+    sends a pulse 16 inverter delays wide (longer than the XOR's delay) through the XOR: two
+    output toggles; O[1] = A ^ (A through 2 inverters): the pulse is shorter than the XOR's
+    delay and swallowed (inertial delay). Zero-delay counts neither."""
+    chain = "\n".join(f"wire w{k + 1};\nINV_X1 i{k}(.A(w{k}), .ZN(w{k + 1}));" for k in range(16))
+    v = gates(tmp_path, "hz", "wire w0;\nassign w0 = A[0];\n" + chain +
+              "\nXOR2_X1 x(.A(A[0]), .B(w16), .Z(O[0]));\nXOR2_X1 y(.A(A[0]), .B(w2), .Z(O[1]));",
+              1, 2)
+    rng = np.random.default_rng(4)
+    a, b = rng.integers(0, 2, 2000), np.zeros(2000, dtype=np.int64)
+    syn = synthesize(v, "hz", nangate, 2.0, tmp_path / "hz")
+    timing = sta(syn, nangate, 2.0, input_port_names(syn))
+    zero = switching_activity(syn, nangate, ("A", "B", "O"), a, b)
+    glitch = switching_activity(syn, nangate, ("A", "B", "O"), a, b, "glitch", timing.sdf)
+    assert glitch.model == "glitch" and zero.model == "zero-delay"
+    a_rate = zero.cell_pins["x/A"]
+    assert zero.cell_pins["x/Z"] == 0 and glitch.cell_pins["x/Z"] == pytest.approx(2 * a_rate)
+    assert glitch.cell_pins["y/Z"] == 0
+    assert glitch.cell_pins["i15/ZN"] == zero.cell_pins["i15/ZN"] == pytest.approx(a_rate)
+    assert timing.power(glitch.cell_pins).dynamic_mw > timing.power(zero.cell_pins).dynamic_mw
+
+
+def test_glitch_model_end_to_end(nangate, cli, tmp_path):
+    """The glitch model on a multiplier: more toggles and power than zero-delay (carries ripple
+    and glitch), the same area; the result names the model; an unknown model is one line."""
+    d = write_design(make("exact", 4), tmp_path)
+    zd, gl = (characterize(load_design(d), nangate, clock_ns=2.0, vectors=512, use_cache=False,
+                           activity_model=model) for model in ("zero-delay", "glitch"))
+    assert zd["activity_model"] == "zero-delay" and gl["activity_model"] == "glitch"
+    assert gl["mean_toggle_rate"] > zd["mean_toggle_rate"]
+    assert gl["dynamic_mw"] > zd["dynamic_mw"] and gl["area_um2"] == zd["area_um2"]
+    proc = cli("characterize", d, "--activity-model", "psychic")
+    assert "psychic" in proc.stderr
+    assert_one_line_error(proc)
+
+
+def test_sweep_spec_activity_model():
+    """A sweep SPEC passes `activity_model` to characterize (part of each point's cache key)."""
+    from axhw.errors import AxhwError
+    from axhw.sweep.spec import spec_from_dict
+
+    raw = {"designs": [{"type": "exact"}]}
+    assert spec_from_dict(raw).options()["activity_model"] == "zero-delay"
+    assert spec_from_dict({**raw, "activity_model": "glitch"}).options()["activity_model"] == "glitch"
+    with pytest.raises(AxhwError, match="activity_model"):
+        spec_from_dict({**raw, "activity_model": "psychic"})

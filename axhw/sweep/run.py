@@ -25,7 +25,7 @@ from ..fileio import atomic_path, ensure_dir, sha256_text, write_json
 from .points import Point, expand, make_spec
 from .spec import SweepSpec
 
-FLOW_VERSION = "sweep-1"
+FLOW_VERSION = "sweep-2"  # 2: power from the simulated activity (characterize flow 3)
 METRIC_KEYS = ("er", "mae", "wce", "mse", "rmse", "mre", "wcre", "nmed", "mred", "bias",
                "mean_error")
 PPA_KEYS = ("area_um2", "delay_ns", "power_mw", "dynamic_mw", "leakage_mw", "energy_pj", "cells",
@@ -106,7 +106,8 @@ def _characterize(design, pdk: str, options: dict) -> dict[str, Any]:
                            options["liberty"] or ())
     activity = None if options["activity"] == "uniform" else options["activity"]
     r = characterize(design, library, clock_ns=options["clock_ns"], vectors=options["vectors"],
-                     seed=options["seed"], activity_file=activity)
+                     seed=options["seed"], activity_file=activity,
+                     activity_model=options["activity_model"])
     row = {k: r.get(k) for k in METRIC_KEYS + PPA_KEYS}
     row["nmed_norm"] = r.get("nmed_norm")
     for tool, ver in (r.get("tools") or {}).items():

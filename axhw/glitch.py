@@ -25,7 +25,7 @@ from .errors import AxhwError
 from .netsim import GateNetlist, parse_liberty_function
 
 _CELL = re.compile(r"\(INSTANCE\s*([^)]*)\)")
-_IOPATH = re.compile(r"\(IOPATH\s+([^\s()]+)\s+([^\s()]+)\s+\(([^)]*)\)\s+\(([^)]*)\)")
+_IOPATH = re.compile(r"\(IOPATH\s+([^\s()]+)\s+([^\s()]+)\s+\(([^)]*)\)(?:\s+\(([^)]*)\))?")
 
 
 def _sdf_value(text: str) -> float:
@@ -45,8 +45,9 @@ def read_sdf_delays(path: Path | str) -> dict[tuple[str, str, str], tuple[float,
             continue
         m = _IOPATH.search(line)
         if m and instance:
+            rise = _sdf_value(m.group(3))  # one value: rise and fall alike
             arcs.setdefault((instance, m.group(1), m.group(2)), []).append(
-                (_sdf_value(m.group(3)), _sdf_value(m.group(4))))
+                (rise, _sdf_value(m.group(4)) if m.group(4) is not None else rise))
     return {k: tuple(np.mean(v, axis=0)) for k, v in arcs.items()}
 
 
@@ -67,6 +68,8 @@ def _cell_delays(cell, outs: list[str], delays) -> np.ndarray:
             d = delays.get((cell.name, ipin, opin))
             if d is not None:
                 table[o, i] = (d[1], d[0])
+        if not ins:  # a tie cell: its output never switches
+            continue
         if np.isnan(table[o]).all():
             raise AxhwError(f"SDF: no delay for cell {cell.name} ({cell.type}) output {opin}")
         table[o][np.isnan(table[o])] = np.nanmean(table[o])
@@ -126,8 +129,10 @@ def glitch_toggles(netlist: GateNetlist, functions: dict[str, dict[str, str]], d
                for p in outs]
         ins = list(cell.inputs)
         src = [waves[cell.inputs[p]] for p in ins]
-        cand_t = np.concatenate([w.times for w in src], axis=1)
-        cand_src = np.concatenate([np.full(w.times.shape, i) for i, w in enumerate(src)], axis=1)
+        # Candidate events: every input toggle (none for a tie cell).
+        cand_t = np.concatenate([np.zeros((rows, 0))] + [w.times for w in src], axis=1)
+        cand_src = np.concatenate([np.zeros((rows, 0), dtype=np.intp)] +
+                                  [np.full(w.times.shape, i) for i, w in enumerate(src)], axis=1)
         order = np.argsort(cand_t, axis=1, kind="stable")
         cand_t = np.take_along_axis(cand_t, order, axis=1)
         cand_src = np.take_along_axis(cand_src, order, axis=1)

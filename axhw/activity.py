@@ -1,11 +1,12 @@
-"""Switching activity of a mapped netlist, from zero-delay gate-level simulation.
+"""Switching activity of a mapped netlist, from gate-level simulation (zero-delay, or glitch-aware).
 
 ``operand_vectors(design, vectors, seed, activity_file=None) -> (a_raw, b_raw)``
     The operand stream applied one pair per clock period: uniform random raw operands
     (numpy ``default_rng(seed)``), or the pairs of an activity file: CSV with a header ``a,b`` and
     one operand pair (values; negative allowed for signed designs) per line, applied in order.
 
-``switching_activity(synthesis, library, ports, a_raw, b_raw) -> Activity``
+``switching_activity(synthesis, library, ports, a_raw, b_raw, model="zero-delay", sdf=None)
+-> Activity``
     Evaluates the technology-mapped netlist (:func:`axhw.netsim.evaluate`, the cells' Liberty
     functions) on the stream and measures, for every net, its toggles per period (transitions
     between consecutive vectors / (n - 1)) and its static probability (fraction of vectors at 1).

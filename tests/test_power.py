@@ -183,16 +183,22 @@ def test_glitch_model_end_to_end(nangate, cli, tmp_path):
     assert_one_line_error(proc)
 
 
-def test_sweep_spec_activity_model():
-    """A sweep SPEC passes `activity_model` to characterize (part of each point's cache key)."""
+def test_sweep_spec_activity_model(tmp_path):
+    """A sweep SPEC passes `activity_model` to characterize (part of each point's cache key)
+    and each row says which model produced its power."""
     from axhw.errors import AxhwError
+    from axhw.sweep.run import _characterize
     from axhw.sweep.spec import spec_from_dict
 
-    raw = {"designs": [{"type": "exact"}]}
+    raw = {"designs": [{"type": "exact"}], "vectors": 256}
     assert spec_from_dict(raw).options()["activity_model"] == "zero-delay"
-    assert spec_from_dict({**raw, "activity_model": "glitch"}).options()["activity_model"] == "glitch"
+    options = spec_from_dict({**raw, "activity_model": "glitch"}).options()
+    assert options["activity_model"] == "glitch"
     with pytest.raises(AxhwError, match="activity_model"):
         spec_from_dict({**raw, "activity_model": "psychic"})
+    row = _characterize(load_design(write_design(make("exact", 4), tmp_path)), "nangate45",
+                        {**options, "pdk_root": str(PDK_ROOT)})
+    assert row["activity_model"] == "glitch" and row["power_mw"] > 0
 
 
 def test_array_power_from_gemm_toggles(tmp_path):

@@ -29,7 +29,7 @@ FLOW_VERSION = "sweep-2"  # 2: power from the simulated activity (characterize f
 METRIC_KEYS = ("er", "mae", "wce", "mse", "rmse", "mre", "wcre", "nmed", "mred", "bias",
                "mean_error")
 PPA_KEYS = ("area_um2", "delay_ns", "power_mw", "dynamic_mw", "leakage_mw", "energy_pj", "cells",
-            "clock_ns", "vectors")
+            "clock_ns", "vectors", "activity_model")
 
 
 def _point_key(verilog_text: str, pdk: str, options: dict) -> str:

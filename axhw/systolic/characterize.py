@@ -313,6 +313,7 @@ def format_array(r: dict) -> str:
              f"({r['library']}), clock {r['clock_ns']:g} ns"]
     width = max(len(label) for _, label, _ in ROWS)
     lines += [f"  {label:<{width}}  {fmt.format(r[key])}" for key, label, fmt in ROWS]
-    lines.append(f"  (activity: {r['workload']}; {r['checked_vectors']:,} mapped-netlist results "
+    lines.append(f"  (activity: {r['workload']}, {r['activity_model']} simulation; "
+                 f"{r['checked_vectors']:,} mapped-netlist results "
                  f"checked; {r['tools']['yosys']}, {r['tools']['opensta']})")
     return "\n".join(lines)

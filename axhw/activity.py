@@ -1,17 +1,23 @@
-"""Switching activity of a mapped netlist, from zero-delay gate-level simulation.
+"""Switching activity of a mapped netlist, from gate-level simulation (zero-delay, or glitch-aware).
 
 ``operand_vectors(design, vectors, seed, activity_file=None) -> (a_raw, b_raw)``
     The operand stream applied one pair per clock period: uniform random raw operands
     (numpy ``default_rng(seed)``), or the pairs of an activity file: CSV with a header ``a,b`` and
     one operand pair (values; negative allowed for signed designs) per line, applied in order.
 
-``switching_activity(synthesis, library, ports, a_raw, b_raw) -> Activity``
+``switching_activity(synthesis, library, ports, a_raw, b_raw, model="zero-delay", sdf=None)
+-> Activity``
     Evaluates the technology-mapped netlist (:func:`axhw.netsim.evaluate`, the cells' Liberty
     functions) on the stream and measures, for every net, its toggles per period (transitions
     between consecutive vectors / (n - 1)) and its static probability (fraction of vectors at 1).
     Keys are what OpenSTA calls them: input port bits (``a[3]``) and driving cell pins
-    (``_123_/Y``). Glitches are not counted (zero-delay simulation). ``Activity.outputs`` holds the
-    mapped netlist's output words, so callers can check the mapping against the RTL.
+    (``_123_/Y``); ``Activity.cell_pins`` gives every cell pin (inputs too) its net's toggles per
+    period, the rates :meth:`axhw.sta.Timing.power` turns into power. Glitches are not counted
+    (zero-delay simulation, ``ZERO_DELAY``). With ``model=GLITCH`` and OpenSTA's SDF of the
+    netlist, every toggle rate counts the glitches of an event-driven simulation with the cells'
+    delays (:mod:`axhw.glitch`); static probabilities stay those of the settled values.
+    ``Activity.outputs`` holds the mapped netlist's output words, so callers can check the mapping
+    against the RTL.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from .netsim import read_yosys_json, evaluate
 from .pdk import Library
 
 MAX_VECTORS = 1 << 20  # the per-net bit matrix of the toggle count stays under ~1 GB
+ZERO_DELAY = "zero-delay"  # activity model: one evaluation per vector, no glitches
+GLITCH = "glitch"  # event-driven with the cells' SDF delays, inertial: glitches counted
+ACTIVITY_MODELS = (ZERO_DELAY, GLITCH)
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,8 @@ class Activity:
     ports: dict[str, tuple[float, float]]   # input port bit -> (toggles per period, P(1))
     pins: dict[str, tuple[float, float]]    # "cell/pin" of every cell output
     outputs: np.ndarray                     # raw output port words per vector (checked by callers)
+    cell_pins: dict[str, float]             # "cell/pin" of every cell pin -> its net's toggles/period
+    model: str = ZERO_DELAY                 # the activity model that counted the toggles
 
     @property
     def mean_toggle_rate(self) -> float:
@@ -100,6 +111,12 @@ def port_bit_names(netlist_json: dict, top: str) -> dict[int, str]:
     return names
 
 
+def cell_pin_names(cells) -> list[tuple[str, int]]:
+    """("cell/pin", net bit id) of every pin of every cell (netsim cells)."""
+    return [(f"{c.name}/{pin}", bit) for c in cells
+            for pin, bit in (*c.inputs.items(), *c.outputs.items())]
+
+
 def _rates(words: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Packed words (nets x words) -> per net (toggles per period, static probability)."""
     bits = np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=1,
@@ -109,7 +126,8 @@ def _rates(words: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def switching_activity(synthesis, library: Library, ports: tuple[str, str, str],
-                       a_raw: np.ndarray, b_raw: np.ndarray) -> Activity:
+                       a_raw: np.ndarray, b_raw: np.ndarray, model: str = ZERO_DELAY,
+                       sdf: Path | None = None) -> Activity:
     data = json.loads(Path(synthesis.netlist_json).read_text())
     functions = library.cell_functions()
     netlist = read_yosys_json(data, synthesis.top, functions)
@@ -119,10 +137,17 @@ def switching_activity(synthesis, library: Library, ports: tuple[str, str, str],
     outs, words = evaluate(netlist, inputs, functions, nets=True)
     port_names = port_bit_names(data, synthesis.top)
     drivers = [(f"{c.name}/{pin}", bit) for c in netlist.cells for pin, bit in c.outputs.items()]
-    keys = [name for name, _ in drivers] + list(port_names.values())
-    bit_ids = [bit for _, bit in drivers] + list(port_names)
+    bit_ids = sorted({b for b in words if b >= 2})
     toggles, ones = _rates(np.stack([words[b] for b in bit_ids]), n)
-    rates = {k: (float(t), float(p)) for k, t, p in zip(keys, toggles, ones)}
-    return Activity(vectors=n, ports={k: rates[k] for k in port_names.values()},
-                    pins={k: rates[k] for k, _ in drivers},
-                    outputs=outs[ports[2]].astype(np.int64))
+    rates = {0: (0.0, 0.0), 1: (0.0, 1.0)}
+    rates.update({b: (float(t), float(p)) for b, t, p in zip(bit_ids, toggles, ones)})
+    if model == GLITCH:
+        from .glitch import glitch_toggles, read_sdf_delays  # noqa: PLC0415
+
+        counts = glitch_toggles(netlist, functions, read_sdf_delays(sdf), inputs)
+        rates.update({b: (c / (n - 1), rates[b][1]) for b, c in counts.items() if b >= 2})
+    return Activity(vectors=n, ports={k: rates[b] for b, k in port_names.items()},
+                    pins={k: rates[b] for k, b in drivers},
+                    outputs=outs[ports[2]].astype(np.int64),
+                    cell_pins={k: rates[b][0] for k, b in cell_pin_names(netlist.cells)},
+                    model=model)

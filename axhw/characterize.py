@@ -1,10 +1,11 @@
 """Power, area and delay of a design on a cell library, plus its error metrics.
 
 ``characterize(design, library, clock_ns=10.0, vectors=4096, seed=1, activity_file=None,
-use_cache=True) -> dict``
+use_cache=True, activity_model="zero-delay") -> dict``
     Yosys synthesis (:mod:`axhw.synth`), switching activity from simulating the mapped netlist on
-    an operand stream (:mod:`axhw.activity`), OpenSTA timing and power (:mod:`axhw.sta`), and the
-    exhaustive error metrics of ``axhw metrics`` (:func:`axhw.metrics.design_metrics`). Units:
+    an operand stream (:mod:`axhw.activity`; ``activity_model`` says how), OpenSTA timing and
+    per-pin energies (:mod:`axhw.sta`) scaled by that activity into power, and the exhaustive
+    error metrics of ``axhw metrics`` (:func:`axhw.metrics.design_metrics`). Units:
     ns, um^2, mW, pJ. The result is cached under ``<cache>/characterize/<key>.json`` where the key
     covers the Verilog text, top and ports, the library content, the options, the flow version
     and templates and the tool versions. Tool runs happen in ``<cache>/characterize/runs/<key>``
@@ -14,6 +15,7 @@ Clocked designs (e.g. a systolic array) use the pieces directly::
 
     syn = synthesize(verilog, top, library, clock_ns, workdir)          # dfflibmap included
     t = sta(syn, library, clock_ns, input_ports=[...], clock_port="clk")  # delay = min period
+    p = t.power(activity.cell_pins)  # toggles per period of every cell pin -> mW
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, progress
-from .activity import Activity, operand_vectors, port_bit_names, switching_activity
+from .activity import (ACTIVITY_MODELS, ZERO_DELAY, Activity, operand_vectors, port_bit_names,
+                       switching_activity)
 from .design import Design
 from .errors import AxhwError, ToolError
 from .fileio import cache_root, ensure_dir, sha256_file, sha256_text, write_json
@@ -40,7 +43,7 @@ from .synth import flow_template, synthesize
 from .tools import opensta
 
 # Bumped when the flow or the meaning of a result key changes (invalidates cached results).
-FLOW_VERSION = "2"
+FLOW_VERSION = "3"  # 3: power from the simulated activity (per-pin energies x toggles)
 DEFAULT_CLOCK_NS = 10.0
 DEFAULT_VECTORS = 4096
 DEFAULT_SEED = 1
@@ -133,20 +136,34 @@ def check_clock(clock_ns: float) -> float:
     return float(clock_ns)
 
 
+def check_activity_model(model: str) -> str:
+    if model not in ACTIVITY_MODELS:
+        raise AxhwError(f"--activity-model {model}: expected one of {', '.join(ACTIVITY_MODELS)}")
+    return model
+
+
+def timing_note(timing) -> dict:
+    """The ``delay_note`` of a design without constrained paths (else nothing)."""
+    return ({"delay_note": "no timing path: every output is constant (delay reported as 0)"}
+            if timing.unconstrained else {})
+
+
 def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLOCK_NS,
                  vectors: int = DEFAULT_VECTORS, seed: int = DEFAULT_SEED,
-                 activity_file: str | Path | None = None, use_cache: bool = True) -> dict:
+                 activity_file: str | Path | None = None, use_cache: bool = True,
+                 activity_model: str = ZERO_DELAY) -> dict:
+    activity_model = check_activity_model(activity_model)
     if design.family == "systolic":  # clocked array: sequential flow, GEMM workload activity
         from .systolic.characterize import characterize_array  # noqa: PLC0415
 
         return characterize_array(design, library, clock_ns, vectors, seed, activity_file,
-                                  use_cache)
+                                  use_cache, activity_model)
     clock_ns = check_clock(clock_ns)
     a_raw, b_raw = operand_vectors(design, vectors, seed, activity_file)  # validates the file
     options = {"clock_ns": clock_ns, "vectors": len(a_raw),
                "seed": None if activity_file else seed,
                "activity": sha256_file(Path(activity_file)) if activity_file else "uniform",
-               "load_inverters": LOAD_INVERTERS}
+               "load_inverters": LOAD_INVERTERS, "activity_model": activity_model}
     run = CachedRun(design, library, options, use_cache)
     if run.result is not None:
         progress.step("cached result")
@@ -158,11 +175,14 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
     workdir = run.start()
     progress.step(f"synthesizing {design.top} onto {library.pdk} (Yosys + ABC)")
     syn = synthesize(design.verilog_path, design.top, library, clock_ns, workdir)
-    progress.step(f"simulating the netlist on {len(a_raw):,} operand pairs (activity)")
-    act: Activity = switching_activity(syn, library, design.ports, a_raw, b_raw)
+    progress.step("timing and per-pin energies (OpenSTA)")
+    timing = sta(syn, library, clock_ns, input_port_names(syn))
+    progress.step(f"simulating the netlist on {len(a_raw):,} operand pairs "
+                  f"({activity_model} activity)")
+    act: Activity = switching_activity(syn, library, design.ports, a_raw, b_raw, activity_model,
+                                       timing.sdf)
     check_mapping(design, a_raw, b_raw, act.outputs, syn.log)
-    progress.step("timing and power (OpenSTA)")
-    timing = sta(syn, library, clock_ns, input_port_names(syn), activity=act)
+    power = timing.power(act.cell_pins)
     ppa_s = time.perf_counter() - t0
     progress.step("error metrics")
     metrics = design_metrics(design)
@@ -173,14 +193,15 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
         "liberty": [str(p) for p in library.sources],
         "clock_ns": clock_ns,
         "area_um2": syn.area_um2, "cells": syn.cells, "cell_counts": syn.cell_counts,
-        "delay_ns": timing.delay_ns, "slack_ns": timing.slack_ns,
-        "power_mw": timing.total_mw, "dynamic_mw": timing.dynamic_mw,
-        "internal_mw": timing.internal_mw, "switching_mw": timing.switching_mw,
-        "leakage_mw": timing.leakage_mw,
+        "delay_ns": timing.delay_ns, "slack_ns": timing.slack_ns, **timing_note(timing),
+        "power_mw": power.total_mw, "dynamic_mw": power.dynamic_mw,
+        "internal_mw": power.internal_mw, "switching_mw": power.switching_mw,
+        "leakage_mw": power.leakage_mw,
         # mW x ns = pJ: the energy of one operation at one operation per clock period.
-        "energy_pj": timing.total_mw * clock_ns,
+        "energy_pj": power.total_mw * clock_ns,
         "vectors": act.vectors, "seed": options["seed"],
         "activity": str(activity_file) if activity_file else "uniform",
+        "activity_model": act.model,
         "mean_toggle_rate": act.mean_toggle_rate,
         "input_drive": f"{timing.drive_cell} (set_driving_cell)",
         "output_load_ff": timing.load_ff,

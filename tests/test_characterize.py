@@ -199,7 +199,12 @@ def test_clocked_design_api(tmp_path):
              if n != "clk"]
     t = sta(syn, lib, 5.0, ports, clock_port="clk")
     # reg -> 4x4 multiplier -> reg: clock-to-Q + logic + setup, more than one gate delay
-    assert 0.5 < t.delay_ns < 5.0 and t.total_mw > t.leakage_mw > 0
+    assert 0.5 < t.delay_ns < 5.0 and t.leakage_mw > 0
+    # Idle data, running clock: the flops' clock pins still draw power.
+    clocks = {p for p in t.pin_power if p.endswith("/CLK")}
+    assert len(clocks) == 16
+    idle = t.power({p: 2.0 if p in clocks else 0.0 for p in t.pin_power})
+    assert idle.dynamic_mw > 0 and idle.leakage_mw == t.leakage_mw
 
 
 def test_activity_statistics(designs, tmp_path):

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..activity import ACTIVITY_MODELS, ZERO_DELAY
 from ..characterize import (DEFAULT_CLOCK_NS, DEFAULT_SEED, DEFAULT_VECTORS, check_clock,
                             characterize as run)
 from ..fileio import write_json
@@ -30,7 +31,9 @@ def format_ppa(r: dict) -> str:
              f"({1e3 / r['clock_ns']:.6g} MHz)"]
     width = max(len(label) for _, label, _ in PPA_ROWS)
     lines += [f"  {label:<{width}}  {fmt.format(r[key])}" for key, label, fmt in PPA_ROWS]
-    lines.append(f"  (activity: {stream}; inputs driven by {r['input_drive']}, outputs loaded with "
+    if r.get("delay_note"):
+        lines.append(f"  ({r['delay_note']})")
+    lines.append(f"  (activity: {stream}, {r['activity_model']} simulation; inputs driven by {r['input_drive']}, outputs loaded with "
                  f"{r['output_load_ff']:.4g} fF = {r['output_load']}; {r['tools']['yosys']}, "
                  f"{r['tools']['opensta']})")
     return "\n".join(lines)
@@ -51,6 +54,11 @@ def format_ppa(r: dict) -> str:
 @click.option("--activity", default="uniform", show_default=True, metavar="uniform|FILE",
               help="Operand stream for switching activity: uniform random, or a CSV 'a,b' of "
                    "operand pairs applied in order.")
+@click.option("--activity-model", default=ZERO_DELAY, show_default=True,
+              type=click.Choice(ACTIVITY_MODELS),
+              help="How the mapped netlist is simulated for toggles: zero-delay (one evaluation "
+                   "per operand pair; the better ranking) or glitch (event-driven with Liberty "
+                   "cell delays, counts glitches; the better absolute estimate).")
 @click.option("--vectors", default=DEFAULT_VECTORS, show_default=True,
               help="Uniform stream: number of operand pairs.")
 @click.option("--seed", default=DEFAULT_SEED, show_default=True, help="Uniform stream: seed.")
@@ -58,10 +66,11 @@ def format_ppa(r: dict) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
               help="Also write the result JSON to this file (atomically).")
-def characterize(design, pdk, pdk_root, liberty, clock_ns, activity, vectors, seed, no_cache,
-                 as_json, output):
-    """Synthesize INPUT onto a cell library (Yosys), time it and estimate its power from
-    simulated switching activity (OpenSTA); print them with the error metrics.
+def characterize(design, pdk, pdk_root, liberty, clock_ns, activity, activity_model, vectors,
+                 seed, no_cache, as_json, output):
+    """Synthesize INPUT onto a cell library (Yosys), time it (OpenSTA) and estimate its power:
+    OpenSTA's per-pin energies x the toggles of the simulated mapped netlist; print them with the
+    error metrics.
 
     INPUT is a design JSON from `axhw gen` or a Verilog file (see --verilog). Units: ns, um^2,
     mW, pJ. Results are cached per Verilog, library, options and flow version.
@@ -70,7 +79,7 @@ def characterize(design, pdk, pdk_root, liberty, clock_ns, activity, vectors, se
     library = load_library(pdk, pdk_root=pdk_root, liberty=liberty)
     result = run(design, library, clock_ns=clock_ns, vectors=vectors, seed=seed,
                  activity_file=None if activity == "uniform" else activity,
-                 use_cache=not no_cache)
+                 use_cache=not no_cache, activity_model=activity_model)
     if output:
         write_json(output, result)
     if design.family == "systolic":  # an array: PPA and energy per MAC, no error metrics

@@ -31,13 +31,13 @@ from ..tools import die_with_parent
 from .points import Point, count_points, expand, make_spec
 from .spec import SweepSpec
 
-FLOW_VERSION = "sweep-1"
+FLOW_VERSION = "sweep-2"  # 2: power from the simulated activity (characterize flow 3)
 MAX_POINTS = 10_000  # a bigger SPEC needs --max-points (a typo like 0..1000000 is not a job)
 DASK_CONNECT_TIMEOUT = "10s"
 METRIC_KEYS = ("er", "mae", "wce", "mse", "rmse", "mre", "wcre", "nmed", "mred", "bias",
                "mean_error")
 PPA_KEYS = ("area_um2", "delay_ns", "power_mw", "dynamic_mw", "leakage_mw", "energy_pj", "cells",
-            "clock_ns", "vectors")
+            "clock_ns", "vectors", "activity_model")
 
 
 def _point_key(verilog_text: str, pdk: str, options: dict) -> str:
@@ -114,7 +114,8 @@ def _characterize(design, pdk: str, options: dict) -> dict[str, Any]:
                            options["liberty"] or ())
     activity = None if options["activity"] == "uniform" else options["activity"]
     r = characterize(design, library, clock_ns=options["clock_ns"], vectors=options["vectors"],
-                     seed=options["seed"], activity_file=activity)
+                     seed=options["seed"], activity_file=activity,
+                     activity_model=options["activity_model"])
     row = {k: r.get(k) for k in METRIC_KEYS + PPA_KEYS}
     row["nmed_norm"] = r.get("nmed_norm")
     for tool, ver in (r.get("tools") or {}).items():

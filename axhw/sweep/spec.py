@@ -7,6 +7,7 @@ signed: [false]           # signedness values to sweep
 pdks: [nangate45]         # PDK names (or liberty: [files])
 clock_ns: 10.0
 activity: uniform         # or a CSV 'a,b' of operand pairs
+activity_model: zero-delay  # or glitch (as `axhw characterize --activity-model`)
 vectors: 2000             # activity simulation vectors
 verify: random            # off | random | exhaustive
 verify_samples: 2000
@@ -42,8 +43,8 @@ from ..families.base import parse_kv
 
 VERIFY_MODES = ("off", "random", "exhaustive")
 TOP_KEYS = {"name", "bits", "bits_b", "signed", "pdks", "liberty", "pdk_root", "clock_ns",
-            "activity", "vectors", "seed", "verify", "verify_samples", "lut", "designs",
-            "external"}
+            "activity", "activity_model", "vectors", "seed", "verify", "verify_samples", "lut",
+            "designs", "external"}
 DESIGN_KEYS = {"type", "grid", "fixed", "bits", "bits_b", "signed"}
 EXTERNAL_KEYS = {"verilog", "top", "bits", "bits_b", "signed", "ports", "out_shift"}
 
@@ -79,6 +80,7 @@ class SweepSpec:
     pdk_root: str | None = None
     clock_ns: float = 10.0  # as `axhw characterize`
     activity: str = "uniform"
+    activity_model: str = "zero-delay"
     vectors: int = 2000
     seed: int = 1
     verify: str = "random"
@@ -88,7 +90,8 @@ class SweepSpec:
     def options(self) -> dict[str, Any]:
         """Everything besides the design list that changes a point's result (for cache keys)."""
         return {"liberty": self.liberty, "pdk_root": self.pdk_root, "clock_ns": self.clock_ns,
-                "activity": self.activity, "vectors": self.vectors, "seed": self.seed,
+                "activity": self.activity, "activity_model": self.activity_model,
+                "vectors": self.vectors, "seed": self.seed,
                 "verify": self.verify, "verify_samples": self.verify_samples, "lut": self.lut}
 
 
@@ -210,6 +213,11 @@ def spec_from_dict(raw: Any, base: Path = Path(".")) -> SweepSpec:
     s.activity = str(raw.get("activity", "uniform"))
     if s.activity != "uniform" and not Path(s.activity).is_absolute():
         s.activity = str(base / s.activity)
+    s.activity_model = str(raw.get("activity_model", s.activity_model))
+    from ..activity import ACTIVITY_MODELS  # noqa: PLC0415 - numpy/numba only when parsing
+    if s.activity_model not in ACTIVITY_MODELS:
+        raise AxhwError(f"spec: activity_model: {s.activity_model!r} is not one of "
+                        f"{', '.join(ACTIVITY_MODELS)}")
     s.verify = str(raw.get("verify", s.verify)).lower() if raw.get("verify") is not False else "off"
     if s.verify not in VERIFY_MODES:
         raise AxhwError(f"spec: verify: {s.verify!r} is not one of {', '.join(VERIFY_MODES)}")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..activity import Activity, port_bit_names
+from ..activity import ZERO_DELAY, Activity, cell_pin_names, port_bit_names
 from ..characterize import CachedRun, check_clock
 from ..design import Design
 from ..errors import AxhwError, ToolError
@@ -37,12 +37,12 @@ from ..golden import port_value
 from ..netsim import (CONST_BITS, _compile_cells, _run, parse_liberty_function, read_yosys_json,
                       unpack)
 from ..pdk import Library
-from ..sta import LOAD_INVERTERS, sta
+from ..sta import CLOCK_TOGGLES, LOAD_INVERTERS, sta
 from ..synth import synthesize
 from .design import array_from_dict
 from .model import functional
 
-FLOW = "systolic-1"  # bumped when this flow changes (part of the cache key)
+FLOW = "systolic-2"  # bumped when this flow changes (part of the cache key); 2: simulated power
 LANES = 64
 
 
@@ -147,6 +147,11 @@ class GateLevelArray:
         # Nets whose activity OpenSTA gets: every cell output pin and every input port bit.
         self.pins = [(f"{c.name}/{p}", b) for c in self.netlist.cells for p, b in c.outputs.items()]
         self.pins += [(f"{name}/{p}", b) for name, _, _, outs in self.flops for p, b in outs.items()]
+        # Every cell pin with its net (the flops' data pins read the combinational nets; their
+        # clock pins toggle CLOCK_TOGGLES times per period, `clock_pins`).
+        self.cell_pins = cell_pin_names(self.netlist.cells) + [
+            (f"{name}/{p}", b) for name, _, ins, outs in self.flops for p, b in {**ins, **outs}.items()]
+        self.clock_pins = [f"{name}/{ff.clock_pin}" for name, ff, _, _ in self.flops]
         self.port_names = {b: n for b, n in port_bit_names(data, self.top).items() if b != self.clk}
 
     def cycle(self, inputs: dict[str, list[np.ndarray]]) -> dict[int, np.ndarray]:
@@ -177,8 +182,7 @@ def gemm_activity(syn, library: Library, arr, window: int, seed: int) -> tuple[A
     first = R + 1  # cycle of the first vector: after the reset and the weight rows
     expected = np.stack([functional(arr, X[k], W[k]) for k in range(LANES)])  # (LANES, S, C)
     acc = arr.acc_width
-    keys = [k for k, _ in gl.pins] + list(gl.port_names.values())
-    bits = [b for _, b in gl.pins] + list(gl.port_names)
+    bits = sorted({b for _, b in gl.pins + gl.cell_pins if b >= 2} | set(gl.port_names))
     toggles = np.zeros(len(bits), dtype=np.int64)
     high = np.zeros(len(bits), dtype=np.int64)
     prev = None
@@ -219,21 +223,27 @@ def gemm_activity(syn, library: Library, arr, window: int, seed: int) -> tuple[A
             if prev is not None:
                 toggles += np.bitwise_count(cur ^ prev).sum(axis=1, dtype=np.int64)
             prev = cur
-    rates = {k: (float(tg) / ((window - 1) * LANES), float(h) / (window * LANES))
-             for k, tg, h in zip(keys, toggles, high)}
-    ports = set(gl.port_names.values())
-    return Activity(vectors=window * LANES, ports={k: rates[k] for k in ports},
-                    pins={k: r for k, r in rates.items() if k not in ports},
-                    outputs=np.zeros(0, dtype=np.int64)), checked
+    rates = {0: (0.0, 0.0), 1: (0.0, 1.0)}
+    rates.update({b: (float(tg) / ((window - 1) * LANES), float(h) / (window * LANES))
+                  for b, tg, h in zip(bits, toggles, high)})
+    cell_pins = {k: rates[b][0] for k, b in gl.cell_pins}
+    cell_pins.update(dict.fromkeys(gl.clock_pins, CLOCK_TOGGLES))
+    return Activity(vectors=window * LANES, ports={k: rates[b] for b, k in gl.port_names.items()},
+                    pins={k: rates[b] for k, b in gl.pins}, outputs=np.zeros(0, dtype=np.int64),
+                    cell_pins=cell_pins, model=ZERO_DELAY), checked
 
 
 def characterize_array(design: Design, library: Library, clock_ns: float, vectors: int,
-                       seed: int, activity_file=None, use_cache: bool = True) -> dict:
+                       seed: int, activity_file=None, use_cache: bool = True,
+                       activity_model: str = ZERO_DELAY) -> dict:
     """PPA of an array; `vectors` = activation vectors measured (in LANES parallel streams)."""
     clock_ns = check_clock(clock_ns)
     if activity_file is not None:
         raise AxhwError("--activity FILE gives operand pairs of one multiplier; a systolic array's "
                         "activity comes from its simulated GEMM workload (use --vectors/--seed)")
+    if activity_model != ZERO_DELAY:
+        raise AxhwError(f"--activity-model {activity_model}: a systolic array's activity is "
+                        f"simulated cycle by cycle ({ZERO_DELAY} only)")
     if vectors < 2 * LANES:
         raise AxhwError(f"--vectors {vectors}: a systolic array needs at least {2 * LANES}")
     if not library.has_flops:
@@ -251,7 +261,8 @@ def characterize_array(design: Design, library: Library, clock_ns: float, vector
     act, checked = gemm_activity(syn, library, arr, window, seed)
     inputs = [n for n in port_bit_names(json.loads(syn.netlist_json.read_text()), syn.top).values()
               if n != "clk"]
-    timing = sta(syn, library, clock_ns, inputs, activity=act, clock_port="clk")
+    timing = sta(syn, library, clock_ns, inputs, clock_port="clk")
+    power = timing.power(act.cell_pins)
     final = run.keep()
     macs = arr.rows * arr.cols
     result = {
@@ -266,12 +277,12 @@ def characterize_array(design: Design, library: Library, clock_ns: float, vector
         "flops": sum(n for c, n in syn.cell_counts.items() if library.cells[c]["sequential"]),
         "min_period_ns": timing.delay_ns, "fmax_mhz": 1e3 / timing.delay_ns,
         "slack_ns": timing.slack_ns,
-        "power_mw": timing.total_mw, "dynamic_mw": timing.dynamic_mw,
-        "internal_mw": timing.internal_mw, "switching_mw": timing.switching_mw,
-        "leakage_mw": timing.leakage_mw,
+        "power_mw": power.total_mw, "dynamic_mw": power.dynamic_mw,
+        "internal_mw": power.internal_mw, "switching_mw": power.switching_mw,
+        "leakage_mw": power.leakage_mw, "activity_model": act.model,
         # mW x ns = pJ per clock; one vector (rows x cols MACs) per clock in the steady state.
-        "energy_per_cycle_pj": timing.total_mw * clock_ns,
-        "energy_per_mac_pj": timing.total_mw * clock_ns / macs,
+        "energy_per_cycle_pj": power.total_mw * clock_ns,
+        "energy_per_mac_pj": power.total_mw * clock_ns / macs,
         "throughput_gmacs_at_fmax": macs * 1e3 / timing.delay_ns / 1e3,
         "workload": f"{LANES} parallel GEMM streams x {window} steady-state cycles, uniform random "
                     f"operands, seed {seed}",
@@ -302,6 +313,7 @@ def format_array(r: dict) -> str:
              f"({r['library']}), clock {r['clock_ns']:g} ns"]
     width = max(len(label) for _, label, _ in ROWS)
     lines += [f"  {label:<{width}}  {fmt.format(r[key])}" for key, label, fmt in ROWS]
-    lines.append(f"  (activity: {r['workload']}; {r['checked_vectors']:,} mapped-netlist results "
+    lines.append(f"  (activity: {r['workload']}, {r['activity_model']} simulation; "
+                 f"{r['checked_vectors']:,} mapped-netlist results "
                  f"checked; {r['tools']['yosys']}, {r['tools']['opensta']})")
     return "\n".join(lines)

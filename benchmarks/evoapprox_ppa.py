@@ -8,7 +8,7 @@ Baseline, same run and netlists: OpenSTA's own vectorless power (its activity pr
 input ports at 0.5 toggles per period, duty 0.5; what `power_mw` was before axhw fed it the
 simulated activity).
 
-Usage: AXHW_PDK_ROOT=../shared/pdk .venv/bin/python benchmarks/evoapprox_ppa.py [--models zero-delay,glitch]
+Usage: .venv/bin/python benchmarks/evoapprox_ppa.py [--models zero-delay,glitch]
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import AxhwError
+from ..hdl.adders import ADDERS
 from ..hdl.netlist import Netlist
 from ..hdl.trees import TREES
 
@@ -23,9 +24,12 @@ MIN_BITS, MAX_BITS = 2, 16
 
 
 def param(default: Any, help: str, short: str | None = None, range: str = "",
-          always: bool = False) -> Any:
-    """A family parameter. `short` names it in the module name; `always` shows it even at default."""
-    meta = {"help": help, "short": short, "range": range, "always": always}
+          always: bool = False, omit_default: bool = False) -> Any:
+    """A family parameter. `short` names it in the module name; `always` shows it even at default;
+    `omit_default` leaves it out of params() (JSON, Verilog header) at default, so designs from
+    before the parameter existed keep their bytes."""
+    meta = {"help": help, "short": short, "range": range, "always": always,
+            "omit_default": omit_default}
     if isinstance(default, (list, dict, set)):
         raise TypeError("use tuples for sequence defaults")
     return field(default=default, metadata=meta)
@@ -34,6 +38,13 @@ def param(default: Any, help: str, short: str | None = None, range: str = "",
 def tree_param() -> Any:
     """The reduction-tree parameter every tree-based family has (checked in __post_init__)."""
     return param("dadda", "reduction tree", short="", range="|".join(TREES))
+
+
+def final_adder_param() -> Any:
+    """The final carry-propagate adder; every family with a `tree` field gets it (see
+    Multiplier.__init_subclass__), placed right after `tree`."""
+    return param("synth", "final carry-propagate adder (synth: '+' left to the synthesizer)",
+                 short="", range="|".join(ADDERS), omit_default=True)
 
 
 def parse_kv(items, flag: str = "-p") -> dict[str, str]:
@@ -78,14 +89,33 @@ class Multiplier:
     # Product is a fixed sum of kept AND bits plus a constant (the emulator's tensor-core path).
     bit_linear: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs):
+        # A family that declares a reduction tree builds through trees.emit_product, whose final
+        # adder is selectable: give it the final_adder field (before @dataclass reads the class).
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__annotations__", {})
+        if "tree" in own and "final_adder" not in own:
+            fields = list(own.items())
+            own.clear()
+            for name, kind in fields:
+                own[name] = kind
+                if name == "tree":
+                    own["final_adder"] = "str"
+            cls.final_adder = final_adder_param()
+
     def __post_init__(self):
         for name in ("bits_a", "bits_b"):
             v = getattr(self, name)
             check(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer")
             check_range(name, v, MIN_BITS, MAX_BITS)
-        if "tree" in {f.name for f in dataclasses.fields(self)}:
+        if self.is_tree_based():
             check_choice("tree", self.tree, TREES)
+            check_choice("final_adder", self.final_adder, ADDERS)
         self.validate()
+
+    @classmethod
+    def is_tree_based(cls) -> bool:
+        return "tree" in {f.name for f in dataclasses.fields(cls)}
 
     # -- to be provided by families -------------------------------------------------------------
     def validate(self) -> None:
@@ -134,6 +164,8 @@ class Multiplier:
         out = {}
         for f in self.family_fields():
             v = getattr(self, f.name)
+            if f.metadata.get("omit_default") and v == f.default:
+                continue
             out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
 
@@ -150,7 +182,7 @@ class Multiplier:
         return "_".join(parts)
 
     def verilog(self) -> str:
-        nl = Netlist(self.top)
+        nl = Netlist(self.top, final_adder=getattr(self, "final_adder", "synth"))
         nl.header_comment += [
             f"{self.top}: {self.description}",
             f"family={self.family} bits_a={self.bits_a} bits_b={self.bits_b} "
@@ -172,6 +204,9 @@ class Multiplier:
         fields = {f.name: f for f in cls.family_fields()}
         values: dict[str, Any] = {}
         for key, raw in kv.items():
+            if key == "final_adder" and not cls.is_tree_based():
+                raise AxhwError(f"final_adder applies to tree-based types only: {cls.family} "
+                                "has no reduction tree")
             if key not in fields:
                 known = ", ".join(fields) or "none"
                 raise AxhwError(f"unknown parameter {key!r} for type {cls.family} (parameters: {known})")

@@ -7,8 +7,10 @@ ones) is exhaustive: every adder at widths 1..8 against ``+``, every tree family
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import assert_one_line_error
 
@@ -108,11 +110,11 @@ def test_every_tree_family_with_adder_equals_golden(tmp_path, adder):
 
 
 def test_default_adder_keeps_the_design_bytes_and_others_change_them():
-    """synth leaves params, top and Verilog as before the parameter existed; any other adder
-    names itself in the top and replaces the behavioural '+'."""
+    """synth leaves top and Verilog as before the parameter existed; any other adder names
+    itself in the top and replaces the behavioural '+'."""
     base = make("exact", 8)
-    assert "final_adder" not in base.params() and base.top == "mul8u_exact"
-    assert "row_sum + row_carry" in base.verilog()
+    assert base.params()["final_adder"] == "synth" and base.top == "mul8u_exact"
+    assert "row_sum + row_carry" in base.verilog() and "final_adder" not in base.verilog()
     ks = make("exact", 8, final_adder="kogge_stone")
     assert ks.top == "mul8u_exact_kogge_stone" and ks.params()["final_adder"] == "kogge_stone"
     assert "+" not in ks.verilog().split("final carry-propagate adder")[1]
@@ -130,3 +132,21 @@ def test_bad_adder_and_non_tree_family_are_one_line_errors(cli):
     with pytest.raises(AxhwError, match="tree-based types only: no_tree has no reduction tree"):
         NoTree.from_strings(8, 8, False, {"final_adder": "rca"})
     assert_one_line_error(cli("gen", "--type", "bam", "-p", "final_adder=bogus", "-o", "x"))
+
+
+def test_sweep_over_final_adders(tmp_path, cli):
+    """The example SPEC grids every adder; a one-liner sweep runs two through the pipeline
+    (verify, metrics, Yosys + OpenSTA) and the adder moves area and delay."""
+    from axhw.sweep import load_spec  # noqa: PLC0415
+    from axhw.sweep.points import expand  # noqa: PLC0415
+
+    root = Path(__file__).resolve().parents[1] / "examples"
+    points = expand(load_spec(root / "final_adders.yaml"))
+    assert sorted(p.params["final_adder"] for p in points) == sorted(adders.ADDERS)
+    proc = cli("sweep", "--type", "exact", "--bits", "4", "--grid", "final_adder=synth,rca",
+               "--verify", "exhaustive", "-o", tmp_path / "out", "-j", "1")
+    assert proc.returncode == 0, proc.stderr
+    df = pd.read_parquet(tmp_path / "out" / "results.parquet").set_index("p_final_adder")
+    assert list(df["status"]) == ["ok", "ok"] and (df["verify_mismatches"] == 0).all()
+    assert df.loc["synth", "area_um2"] != df.loc["rca", "area_um2"]
+    assert df.loc["synth", "delay_ns"] != df.loc["rca", "delay_ns"]

@@ -7,6 +7,7 @@ ones) is exhaustive: every adder at widths 1..8 against ``+``, every tree family
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from axhw.families.base import Multiplier
 from axhw.golden import all_pairs, pair_values, to_raw
 from axhw.hdl import adders
 from axhw.hdl.netlist import Netlist
+from axhw.tools import yosys
 
 STRUCTURAL = [a for a in adders.ADDERS if a != "synth"]
 TREE_FAMILIES = [n for n in family_names() if get_family(n).is_tree_based()]
@@ -150,3 +152,31 @@ def test_sweep_over_final_adders(tmp_path, cli):
     assert list(df["status"]) == ["ok", "ok"] and (df["verify_mismatches"] == 0).all()
     assert df.loc["synth", "area_um2"] != df.loc["rca", "area_um2"]
     assert df.loc["synth", "delay_ns"] != df.loc["rca", "delay_ns"]
+
+
+def test_every_adder_proved_equal_to_plus_at_32_bits(tmp_path):
+    """Yosys SAT proves each structural adder (with carry-out) equal to '+' on all 2^64 input
+    pairs; a planted bug (one XOR swapped for OR) is found."""
+    modules, script = [], [f"read_verilog {yosys.quote(tmp_path / 'adders.v')}", "proc"]
+    for w in (32,):
+        modules.append(f"module ref{w}(input [{w - 1}:0] a, b, output [{w}:0] s);\n"
+                       f"  assign s = a + b;\nendmodule")
+        for name in STRUCTURAL + ["broken"]:
+            nl = Netlist(f"{name}{w}")
+            a, b = nl.port("input", "a", w), nl.port("input", "b", w)
+            nl.port("output", "s", w + 1)
+            nl.assign_vector("s", adders.add(nl, "kogge_stone" if name == "broken" else name,
+                                             a, b, carry_out=True))
+            text = nl.emit()
+            if name == "broken":
+                text = text.replace(" ^ ", " | ", 1)
+            modules.append(text)
+            script += [f"miter -equiv -flatten -make_outputs {name}{w} ref{w} m_{name}{w}",
+                       f"sat -prove trigger 0 m_{name}{w}"]
+    (tmp_path / "adders.v").write_text("\n".join(modules))
+    log = tmp_path / "yosys.log"
+    yosys.run_script(script, log)
+    verdicts = re.findall(r"SAT proof finished - (no model found: SUCCESS|model found: FAIL)",
+                          log.read_text())
+    want = ["no model found: SUCCESS"] * len(STRUCTURAL) + ["model found: FAIL"]
+    assert verdicts == want

@@ -131,7 +131,9 @@ def check_clock(clock_ns: float) -> float:
 
 def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLOCK_NS,
                  vectors: int = DEFAULT_VECTORS, seed: int = DEFAULT_SEED,
-                 activity_file: str | Path | None = None, use_cache: bool = True) -> dict:
+                 activity_file: str | Path | None = None, use_cache: bool = True,
+                 error_metrics: bool = True) -> dict:
+    """PPA of `design` on `library` plus (with `error_metrics`) its error metrics."""
     if design.family == "systolic":  # clocked array: sequential flow, GEMM workload activity
         from .systolic.characterize import characterize_array  # noqa: PLC0415
 
@@ -143,6 +145,8 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
                "seed": None if activity_file else seed,
                "activity": sha256_file(Path(activity_file)) if activity_file else "uniform",
                "load_inverters": LOAD_INVERTERS}
+    if not error_metrics:  # (only then, so the cache keys of full results stay as they were)
+        options["error_metrics"] = False
     run = CachedRun(design, library, options, use_cache)
     if run.result is not None:
         return run.result
@@ -156,7 +160,7 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
     check_mapping(design, a_raw, b_raw, act.outputs, syn.log)
     timing = sta(syn, library, clock_ns, input_port_names(syn), activity=act)
     ppa_s = time.perf_counter() - t0
-    metrics = design_metrics(design)
+    metrics = design_metrics(design) if error_metrics else {}
     final = run.keep()
     result = {
         **metrics,

@@ -14,6 +14,7 @@ import numpy as np
 
 from .design import Design
 from .errors import AxhwError
+from .golden import random_pair_index
 from .sim.simulators import SIMULATORS
 
 MAX_COCOTB_PAIRS = 1 << 16
@@ -106,7 +107,5 @@ def _cocotb_all_pairs(design: Design, sims, samples: int, seed: int):
 def _cocotb_random(design: Design, sims, samples: int, seed: int):
     if samples < 1:
         raise AxhwError("--samples must be at least 1")
-    n = 1 << (design.bits_a + design.bits_b)
-    rng = np.random.default_rng(seed)
-    index = rng.integers(0, n, size=min(samples, n), dtype=np.int64)
+    index = random_pair_index(design.bits_a, design.bits_b, samples, seed)
     return _run(design, sims, index, "random", False)

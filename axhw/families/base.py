@@ -20,7 +20,8 @@ from ..hdl.adders import ADDERS
 from ..hdl.netlist import Netlist
 from ..hdl.trees import TREES
 
-MIN_BITS, MAX_BITS = 2, 16
+MIN_BITS, MAX_BITS = 2, 16  # operand widths every family supports
+WIDE_BITS = 32  # the widest operands of a family with ``max_bits = WIDE_BITS``
 
 
 def param(default: Any, help: str, short: str | None = None, range: str = "",
@@ -88,6 +89,8 @@ class Multiplier:
     description: ClassVar[str] = ""
     # Product is a fixed sum of kept AND bits plus a constant (the emulator's tensor-core path).
     bit_linear: ClassVar[bool] = False
+    # Widest operand: beyond 16 bits there is no LUT and metrics are sampled (docs/wide.md).
+    max_bits: ClassVar[int] = MAX_BITS
 
     def __init_subclass__(cls, **kwargs):
         # A family that declares a reduction tree builds through trees.emit_product, whose final
@@ -107,7 +110,7 @@ class Multiplier:
         for name in ("bits_a", "bits_b"):
             v = getattr(self, name)
             check(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer")
-            check_range(name, v, MIN_BITS, MAX_BITS)
+            check_range(name, v, MIN_BITS, self.max_bits)
         if self.is_tree_based():
             check_choice("tree", self.tree, TREES)
             check_choice("final_adder", self.final_adder, ADDERS)

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# Input bits up to which every pair is visited (16x16: 2^32 pairs); past it, random pairs only.
+MAX_EXHAUSTIVE_BITS = 32
+
 
 def to_value(raw: np.ndarray, bits: int, signed: bool) -> np.ndarray:
     """Raw bit patterns -> operand values (two's complement when signed). int64; a 64-bit

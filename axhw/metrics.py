@@ -31,12 +31,12 @@ import numpy as np
 
 from .design import Design
 from .errors import AxhwError
-from .golden import pair_values, port_value, random_pair_index, to_raw, to_value
+from .golden import (MAX_EXHAUSTIVE_BITS, pair_values, port_value, random_pair_index, to_raw,
+                     to_value)
 
 NMED_NORMS = ("2^2n-1", "maxprod", "2^2n")
 DEFAULT_NMED_NORM = "2^2n-1"
 STREAM_CHUNK = 1 << 20      # pairs per chunk when streaming wide designs (8 MiB per int64 array)
-MAX_EXHAUSTIVE_BITS = 32    # input bits up to which metrics cover every pair (16x16: 2^32 pairs)
 DEFAULT_SAMPLES = 1_000_000  # random pairs beyond that
 Z95 = 1.959963984540054     # two-sided 95 % normal quantile for the sampled metrics' intervals
 

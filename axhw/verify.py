@@ -2,7 +2,8 @@
 
 Methods: ``cocotb`` (every pair through cocotb on Icarus/Verilator; the default up to
 MAX_COCOTB_PAIRS pairs) and ``random`` (N uniformly drawn pairs through cocotb). Wider designs get
-``exhaustive`` / ``formal`` from the modules registered in METHODS.
+``exhaustive`` (to MAX_EXHAUSTIVE_BITS input bits, then ``random``) / ``formal`` from the modules
+registered in METHODS.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from .design import Design
 from .errors import AxhwError
-from .golden import random_pair_index
+from .golden import MAX_EXHAUSTIVE_BITS, random_pair_index
 from .sim.simulators import SIMULATORS
 
 MAX_COCOTB_PAIRS = 1 << 16
@@ -48,7 +49,7 @@ class VerifyResult:
 def default_method(design: Design) -> str:
     if (1 << (design.bits_a + design.bits_b)) <= MAX_COCOTB_PAIRS:
         return "cocotb"
-    return "exhaustive"
+    return "exhaustive" if design.bits_a + design.bits_b <= MAX_EXHAUSTIVE_BITS else "random"
 
 
 def expand_sims(sim: str) -> list[str]:
@@ -74,6 +75,10 @@ def verify_design(design: Design, sim: str = "both", method: str | None = None,
     method = method or default_method(design)
     if method not in METHODS:
         raise AxhwError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    if method == "exhaustive" and design.bits_a + design.bits_b > MAX_EXHAUSTIVE_BITS:
+        raise AxhwError(f"{design.top}: 2^{design.bits_a + design.bits_b} pairs cannot all be "
+                        f"simulated (exhaustive goes to {MAX_EXHAUSTIVE_BITS} input bits); use "
+                        "--method random (or formal)")
     module, fn = METHODS[method].split(":")
     extra = {}
     if timeout is not None:  # only the formal proof has a time limit

@@ -96,3 +96,14 @@ def test_random_verification_at_32_bits_in_icarus(tmp_path):
     d = load_design(write_design(make("exact", 32, signed=True), tmp_path))
     (r,) = verify_design(d, sim="icarus", method="random", samples=300, seed=2)
     assert r.ok and r.checked == 300
+
+
+def test_exhaustive_refused_and_random_by_default_past_16x16(tmp_path, cli):
+    from axhw.verify import default_method  # noqa: PLC0415
+
+    d = load_design(write_design(make("exact", 17, 16), tmp_path))
+    assert default_method(d) == "random"
+    assert default_method(load_design(write_design(make("exact", 16), tmp_path))) == "exhaustive"
+    proc = cli("verify", d.json_path, "--method", "exhaustive")
+    assert_one_line_error(proc)
+    assert "2^33 pairs cannot all be simulated" in proc.stderr

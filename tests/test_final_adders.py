@@ -16,6 +16,7 @@ import pytest
 from conftest import assert_one_line_error
 
 from axhw import netsim
+from axhw.design import load_design, write_design
 from axhw.errors import AxhwError
 from axhw.families import family_names, get_family, make
 from axhw.families.base import Multiplier
@@ -180,3 +181,19 @@ def test_every_adder_proved_equal_to_plus_at_32_bits(tmp_path):
                           log.read_text())
     want = ["no model found: SUCCESS"] * len(STRUCTURAL) + ["model found: FAIL"]
     assert verdicts == want
+
+
+def test_characterize_without_error_metrics(tmp_path):
+    """The adder benchmark's PPA-only characterization: same PPA, no metric keys."""
+    from axhw.characterize import characterize  # noqa: PLC0415
+    from axhw.pdk import load_library  # noqa: PLC0415
+
+    try:
+        library = load_library("osu018")
+    except AxhwError as exc:
+        pytest.skip(str(exc))
+    d = load_design(write_design(make("exact", 4, final_adder="sklansky"), tmp_path))
+    ppa = characterize(d, library, use_cache=False, error_metrics=False)
+    full = characterize(d, library, use_cache=False)
+    assert "mae" not in ppa and full["mae"] == 0
+    assert ppa["area_um2"] == full["area_um2"] and ppa["delay_ns"] == full["delay_ns"]

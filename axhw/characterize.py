@@ -151,7 +151,8 @@ def timing_note(timing) -> dict:
 def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLOCK_NS,
                  vectors: int = DEFAULT_VECTORS, seed: int = DEFAULT_SEED,
                  activity_file: str | Path | None = None, use_cache: bool = True,
-                 activity_model: str = ZERO_DELAY) -> dict:
+                 activity_model: str = ZERO_DELAY, error_metrics: bool = True) -> dict:
+    """PPA of `design` on `library` plus (with `error_metrics`) its error metrics."""
     activity_model = check_activity_model(activity_model)
     if design.family == "systolic":  # clocked array: sequential flow, GEMM workload activity
         from .systolic.characterize import characterize_array  # noqa: PLC0415
@@ -164,6 +165,8 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
                "seed": None if activity_file else seed,
                "activity": sha256_file(Path(activity_file)) if activity_file else "uniform",
                "load_inverters": LOAD_INVERTERS, "activity_model": activity_model}
+    if not error_metrics:  # (only then, so the cache keys of full results stay as they were)
+        options["error_metrics"] = False
     run = CachedRun(design, library, options, use_cache)
     if run.result is not None:
         progress.step("cached result")
@@ -184,8 +187,9 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
     check_mapping(design, a_raw, b_raw, act.outputs, syn.log)
     power = timing.power(act.cell_pins)
     ppa_s = time.perf_counter() - t0
-    progress.step("error metrics")
-    metrics = design_metrics(design)
+    if error_metrics:
+        progress.step("error metrics")
+    metrics = design_metrics(design) if error_metrics else {}
     final = run.keep()
     result = {
         **metrics,

@@ -11,6 +11,9 @@ API: ``compute_metrics(approx, exact, weights=None, ...)`` on flat arrays (LUTs)
 ``design_metrics(design, ...)`` for a Design, exhaustive over every pair: from its LUT up to 16
 input bits, else streamed in chunks from the golden model (axhw designs) or from the gate-level
 evaluator (external Verilog). A numba kernel sums each chunk; chunks run on one thread per core.
+Past 32 input bits (wider than 16x16) the pairs cannot all be visited: the metrics are estimated
+from uniformly drawn pairs, each mean with its 95 % confidence interval (``ci95``), and the
+worst cases are the worst seen in the sample (lower bounds).
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ import numpy as np
 
 from .design import Design
 from .errors import AxhwError
-from .golden import to_value
+from .golden import (MAX_EXHAUSTIVE_BITS, pair_values, port_value, random_pair_index, to_raw,
+                     to_value)
 
 NMED_NORMS = ("2^2n-1", "maxprod", "2^2n")
 DEFAULT_NMED_NORM = "2^2n-1"
 STREAM_CHUNK = 1 << 20      # pairs per chunk when streaming wide designs (8 MiB per int64 array)
+DEFAULT_SAMPLES = 1_000_000  # random pairs beyond that
+Z95 = 1.959963984540054     # two-sided 95 % normal quantile for the sampled metrics' intervals
 
 
 def nmed_denominator(norm: str, bits_a: int, bits_b: int, signed: bool) -> int:
@@ -305,16 +311,25 @@ def _marginals(pa, pb, na, nb, spec) -> Distribution:
 # -- designs ---------------------------------------------------------------------------------
 def design_metrics(design: Design, dist: Distribution | None = None,
                    nmed_norm: str = DEFAULT_NMED_NORM, sim: str = "netsim",
-                   chunk: int = STREAM_CHUNK) -> dict:
+                   chunk: int = STREAM_CHUNK, samples: int = DEFAULT_SAMPLES,
+                   seed: int = 1) -> dict:
     """Exhaustive metrics of a design over every input pair (weighted by `dist` if given).
 
     Up to 16 input bits the approximate values come from the RTL LUT (``axhw.lut.design_lut``,
     checked against the golden model for axhw designs). Wider designs stream: axhw designs from
     their golden model (the RTL == golden contract is checked by ``axhw verify``), external
-    Verilog from the gate-level evaluator."""
+    Verilog from the gate-level evaluator. Past MAX_EXHAUSTIVE_BITS input bits: `samples`
+    uniform pairs (drawn with `seed`) from the golden model, see :func:`sampled_metrics`."""
     from .lut import MAX_LUT_BITS, design_lut  # noqa: PLC0415 - lut imports this module's deps
 
     nmed_denominator(nmed_norm, design.bits_a, design.bits_b, design.signed)
+    if design.bits_a + design.bits_b > MAX_EXHAUSTIVE_BITS:
+        if dist is not None:
+            raise AxhwError(f"{design.top}: operand distributions are tables over every pair; "
+                            f"past {MAX_EXHAUSTIVE_BITS} input bits only uniform is supported")
+        if design.spec is None:
+            raise AxhwError(f"{design.top}: no golden model to sample")
+        return sampled_metrics(design, samples, seed, nmed_norm)
     sums = ErrorSums(weighted=dist is not None)
     na, nb = 1 << design.bits_a, 1 << design.bits_b
     va = to_value(np.arange(na), design.bits_a, design.signed)
@@ -405,3 +420,53 @@ def _stream_netsim(design, va, vb, dist, sums, chunk) -> None:
     _merge_parallel((functools.partial(task, lo, raw) for lo, raw in
                      sweep_pairs(netlist, design.ports, design.bits_a, design.bits_b,
                                  design.out_bits, 0, len(va) * nb, chunk=step)), sums)
+
+
+def sampled_metrics(design: Design, samples: int = DEFAULT_SAMPLES, seed: int = 1,
+                    nmed_norm: str = DEFAULT_NMED_NORM) -> dict:
+    """The metrics of design_metrics estimated from `samples` uniform random pairs of the golden
+    model. Errors are exact (Python integers: a 32x32 product needs 64 bits and its error
+    more); every mean gets ``ci95[key] = [low, high]``, mean ± 1.96·s/√n (normal
+    approximation; for ER, a proportion, the same with s² = p(1-p))."""
+    if samples < 2:
+        raise AxhwError("metrics: --samples must be at least 2")
+    spec = design.spec
+    index = random_pair_index(design.bits_a, design.bits_b, samples, seed)
+    A, B = pair_values(index, design.bits_a, design.bits_b, design.signed)
+    port = port_value(to_raw(spec.golden(A, B), design.out_bits), design.out_bits,
+                      design.out_signed)
+    exact = A.astype(object) * B.astype(object)
+    err = (port.astype(object) << design.out_shift) - exact
+    abs_err = np.abs(err).astype(np.float64)
+    nz = exact != 0
+    rel = abs_err[nz] / np.abs(exact[nz]).astype(np.float64)
+    denom = nmed_denominator(nmed_norm, design.bits_a, design.bits_b, design.signed)
+    series = {"er": (err != 0).astype(np.float64), "mae": abs_err,
+              "mse": abs_err ** 2, "mre": rel, "bias": err.astype(np.float64)}
+    ci = {}
+    for key, x in series.items():
+        if len(x) < 2:
+            continue
+        half = Z95 * float(np.std(x, ddof=1)) / math.sqrt(len(x))
+        ci[key] = [float(np.mean(x)) - half, float(np.mean(x)) + half]
+    ci["nmed"] = [v / denom for v in ci["mae"]]
+    ci["mred"], ci["mean_error"] = ci.get("mre"), ci["bias"]
+    ci["rmse"] = [math.sqrt(max(v, 0.0)) for v in ci["mse"]]
+    mae, mse = float(abs_err.mean()), float(series["mse"].mean())
+    mre = float(rel.mean()) if len(rel) else None
+    out = {
+        "er": float(series["er"].mean()), "mae": mae, "wce": int(np.max(np.abs(err))),
+        "mse": mse, "rmse": math.sqrt(mse), "mre": mre, "mred": mre,
+        "wcre": float(rel.max()) if len(rel) else None, "nmed": mae / denom,
+        "bias": float(series["bias"].mean()), "mean_error": float(series["bias"].mean()),
+        "pairs": len(index), "weighted": False, "mre_pairs": int(nz.sum()),
+        "mre_weight": float(nz.mean()), "nmed_norm": nmed_norm, "nmed_denominator": denom,
+        "bits_a": design.bits_a, "bits_b": design.bits_b, "signed": design.signed,
+        "design": design.top, "family": design.family,
+        "source": f"golden model, {len(index):,} uniform random pairs (seed {seed})",
+        "out_bits": design.out_bits, "out_signed": design.out_signed,
+        "out_shift": design.out_shift, "distribution": "uniform",
+        "sampled": True, "samples": len(index), "seed": seed, "confidence": 0.95, "ci95": ci,
+        "note": "sampled: WCE and WCRE are the worst seen in the sample (lower bounds)",
+    }
+    return out

@@ -2,7 +2,8 @@
 
 Methods: ``cocotb`` (every pair through cocotb on Icarus/Verilator; the default up to
 MAX_COCOTB_PAIRS pairs) and ``random`` (N uniformly drawn pairs through cocotb). Wider designs get
-``exhaustive`` / ``formal`` from the modules registered in METHODS.
+``exhaustive`` (to MAX_EXHAUSTIVE_BITS input bits, then ``random``) / ``formal`` from the modules
+registered in METHODS.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from .design import Design
 from .errors import AxhwError
+from .golden import MAX_EXHAUSTIVE_BITS, random_pair_index
 from .sim.simulators import SIMULATORS
 
 MAX_COCOTB_PAIRS = 1 << 16
@@ -47,7 +49,7 @@ class VerifyResult:
 def default_method(design: Design) -> str:
     if (1 << (design.bits_a + design.bits_b)) <= MAX_COCOTB_PAIRS:
         return "cocotb"
-    return "exhaustive"
+    return "exhaustive" if design.bits_a + design.bits_b <= MAX_EXHAUSTIVE_BITS else "random"
 
 
 def expand_sims(sim: str) -> list[str]:
@@ -73,6 +75,10 @@ def verify_design(design: Design, sim: str = "both", method: str | None = None,
     method = method or default_method(design)
     if method not in METHODS:
         raise AxhwError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    if method == "exhaustive" and design.bits_a + design.bits_b > MAX_EXHAUSTIVE_BITS:
+        raise AxhwError(f"{design.top}: 2^{design.bits_a + design.bits_b} pairs cannot all be "
+                        f"simulated (exhaustive goes to {MAX_EXHAUSTIVE_BITS} input bits); use "
+                        "--method random (or formal)")
     module, fn = METHODS[method].split(":")
     extra = {}
     if timeout is not None:  # only the formal proof has a time limit
@@ -106,7 +112,5 @@ def _cocotb_all_pairs(design: Design, sims, samples: int, seed: int):
 def _cocotb_random(design: Design, sims, samples: int, seed: int):
     if samples < 1:
         raise AxhwError("--samples must be at least 1")
-    n = 1 << (design.bits_a + design.bits_b)
-    rng = np.random.default_rng(seed)
-    index = rng.integers(0, n, size=min(samples, n), dtype=np.int64)
+    index = random_pair_index(design.bits_a, design.bits_b, samples, seed)
     return _run(design, sims, index, "random", False)

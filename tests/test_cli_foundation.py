@@ -18,7 +18,8 @@ def test_gen_writes_verilog_and_json(tmp_path):
     assert last.endswith("mul8u_perf_j2_k3.json")
     d = json.loads(open(last).read())
     assert JSON_KEYS <= set(d)
-    assert d["params"] == {"start": 2, "count": 3, "encoding": "and", "tree": "dadda"}
+    assert d["params"] == {"start": 2, "count": 3, "encoding": "and", "tree": "dadda",
+                           "final_adder": "synth"}
     assert (d["bits_a"], d["bits_b"], d["signed"], d["out_bits"]) == (8, 8, False, 16)
     v = (tmp_path / d["verilog"]).read_text()
     assert "module mul8u_perf_j2_k3(" in v and "input [7:0] a" in v and "output [15:0] p" in v

@@ -143,8 +143,10 @@ def test_invalid_parameters(kw, needle):
 
 
 def test_width_range():
+    with pytest.raises(AxhwError, match="bits_a=33 is out of range: valid is 2..32"):
+        make("exact", 33)
     with pytest.raises(AxhwError, match="bits_a=17 is out of range: valid is 2..16"):
-        make("exact", 17)
+        make("rounded", 17)
     with pytest.raises(AxhwError, match="bits_b=1"):
         make("exact", 8, 1)
 

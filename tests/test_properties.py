@@ -76,7 +76,7 @@ def family_params(draw, name: str, corrupt: bool = True):
     if corrupt and draw(st.integers(0, 3)) == 0:
         target = draw(st.sampled_from(["bits_a", *(f.name for f in fields)]))
         if target == "bits_a":
-            bits_a = draw(st.sampled_from([0, 1, 17]))
+            bits_a = draw(st.sampled_from([0, 1, cls.max_bits + 1]))
         else:
             f = next(f for f in fields if f.name == target)
             params[target] = draw(_bad_values(f, bits_a, bits_b))

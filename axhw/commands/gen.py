@@ -6,7 +6,7 @@ import click
 
 from ..design import write_design
 from ..families import family_names, get_family
-from ..families.base import parse_kv
+from ..families.base import MIN_BITS, parse_kv
 
 
 def params_table(name: str) -> str:
@@ -16,7 +16,8 @@ def params_table(name: str) -> str:
     lines = [f"{cls.family}: {cls.description}"]
     for r in rows:
         lines.append("  " + "  ".join(str(r[i]).ljust(widths[i]) for i in range(3)) + "  " + r[3])
-    lines.append("  (all families: --bits 2..16, --bits-b 2..16, --signed)")
+    bits = f"{MIN_BITS}..{cls.max_bits}"
+    lines.append(f"  (--bits {bits}, --bits-b {bits}, --signed)")
     return "\n".join(lines)
 
 

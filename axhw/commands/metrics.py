@@ -8,7 +8,8 @@ import click
 
 from ..inputs import design_input
 from ..lut import SOURCES
-from ..metrics import DEFAULT_NMED_NORM, NMED_NORMS, design_metrics, load_distribution
+from ..metrics import (DEFAULT_NMED_NORM, DEFAULT_SAMPLES, NMED_NORMS, design_metrics,
+                       load_distribution)
 
 # (key, label, format) of the human table.
 ROWS = [("er", "ER (error rate)", "{:.6g}"), ("mae", "MAE / MED", "{:.6g}"),
@@ -23,7 +24,11 @@ def format_table(m: dict) -> str:
     width = max(len(label) for _, label, _ in ROWS)
     for key, label, fmt in ROWS:
         value = m[key]
-        lines.append(f"  {label:<{width}}  {'n/a' if value is None else fmt.format(value)}")
+        text = "n/a" if value is None else fmt.format(value)
+        ci = (m.get("ci95") or {}).get(key)
+        if ci:
+            text += f"  (95 % CI {ci[0]:.6g} .. {ci[1]:.6g})"
+        lines.append(f"  {label:<{width}}  {text}")
     lines.append(f"  (fractions, not percent; NMED = MAE / {m['nmed_denominator']} [{m['nmed_norm']}]"
                  f"; MRE/WCRE over {m['mre_pairs']:,} pairs with exact product != 0)")
     if m.get("note"):
@@ -41,14 +46,19 @@ def format_table(m: dict) -> str:
               help="NMED denominator: 2^2n-1 (TRAM/DATE'25), maxprod (largest |exact|), 2^2n.")
 @click.option("--sim", default="netsim", show_default=True, type=click.Choice(SOURCES),
               help="How the RTL is simulated for the LUT (up to 16 input bits).")
+@click.option("--samples", type=int, default=DEFAULT_SAMPLES, show_default=True,
+              help="Random pairs for designs past 16x16 (metrics sampled, with 95 % CIs).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of those pairs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def metrics(design, dist, nmed_norm, sim, as_json):
+def metrics(design, dist, nmed_norm, sim, samples, seed, as_json):
     """Exhaustive error metrics (ER, MAE, WCE, MSE, MRE, WCRE, NMED, bias) of INPUT.
 
     INPUT is a design JSON from `axhw gen` or a Verilog file (see --verilog). Values are
     fractions; MRE and WCRE skip pairs whose exact product is 0 (EvoApproxLib convention).
+    Past 16x16 the pairs are sampled (--samples): each mean gets its 95 % confidence interval.
     """
     distribution = None if dist == "uniform" else load_distribution(dist, design.bits_a,
                                                                     design.bits_b)
-    m = design_metrics(design, dist=distribution, nmed_norm=nmed_norm, sim=sim)
+    m = design_metrics(design, dist=distribution, nmed_norm=nmed_norm, sim=sim, samples=samples,
+                       seed=seed)
     click.echo(json.dumps(m, indent=2) if as_json else format_table(m))

@@ -34,7 +34,8 @@ def result_dict(design, results) -> dict:
 @click.option("--sim", default="both", show_default=True,
               type=click.Choice(["icarus", "verilator", "both"]), help="Simulator(s).")
 @click.option("--method", default=None, type=click.Choice(sorted(METHODS)),
-              help="Default: cocotb on every pair up to 2^16 pairs, else exhaustive.")
+              help="Default: cocotb on every pair up to 2^16 pairs, exhaustive up to 2^32, "
+                   "else random.")
 @click.option("--samples", default=100_000, show_default=True, help="Pairs for --method random.")
 @click.option("--seed", default=1, show_default=True, help="Seed for --method random.")
 @click.option("--timeout", default=None, type=click.FloatRange(min=1),

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..hdl.pparray import build_and_array, masked_golden
 from ..hdl.trees import emit_product
-from .base import Multiplier, check, check_choice, check_range, param, tree_param
+from .base import WIDE_BITS, Multiplier, check, check_choice, check_range, param, tree_param
 from .masked import kept_sum
 
 ROW_OPERANDS = ("b", "a")
@@ -34,6 +34,7 @@ class BrokenArrayMultiplier(Multiplier):
     family = "bam"
     abbrev = "bam"
     description = "broken-array multiplier (Mahdiani et al. 2010)"
+    max_bits = WIDE_BITS
     bit_linear = True
 
     def validate(self) -> None:

@@ -16,16 +16,21 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import AxhwError
+from ..hdl.adders import ADDERS
 from ..hdl.netlist import Netlist
 from ..hdl.trees import TREES
 
-MIN_BITS, MAX_BITS = 2, 16
+MIN_BITS, MAX_BITS = 2, 16  # operand widths every family supports
+WIDE_BITS = 32  # the widest operands of a family with ``max_bits = WIDE_BITS``
 
 
 def param(default: Any, help: str, short: str | None = None, range: str = "",
-          always: bool = False) -> Any:
-    """A family parameter. `short` names it in the module name; `always` shows it even at default."""
-    meta = {"help": help, "short": short, "range": range, "always": always}
+          always: bool = False, quiet_default: bool = False) -> Any:
+    """A family parameter. `short` names it in the module name; `always` shows it even at default;
+    `quiet_default` leaves it out of the Verilog header at default, so designs from before the
+    parameter existed keep their Verilog bytes (and hashes)."""
+    meta = {"help": help, "short": short, "range": range, "always": always,
+            "quiet_default": quiet_default}
     if isinstance(default, (list, dict, set)):
         raise TypeError("use tuples for sequence defaults")
     return field(default=default, metadata=meta)
@@ -34,6 +39,13 @@ def param(default: Any, help: str, short: str | None = None, range: str = "",
 def tree_param() -> Any:
     """The reduction-tree parameter every tree-based family has (checked in __post_init__)."""
     return param("dadda", "reduction tree", short="", range="|".join(TREES))
+
+
+def final_adder_param() -> Any:
+    """The final carry-propagate adder; every family with a `tree` field gets it (see
+    Multiplier.__init_subclass__), placed right after `tree`."""
+    return param("synth", "final carry-propagate adder (synth: '+' left to the synthesizer)",
+                 short="", range="|".join(ADDERS), quiet_default=True)
 
 
 def parse_kv(items, flag: str = "-p") -> dict[str, str]:
@@ -77,17 +89,38 @@ class Multiplier:
     description: ClassVar[str] = ""
     # Product is a fixed sum of kept AND bits plus a constant (the emulator's tensor-core path).
     bit_linear: ClassVar[bool] = False
+    # Widest operand: beyond 16 bits there is no LUT and metrics are sampled (docs/wide.md).
+    max_bits: ClassVar[int] = MAX_BITS
+
+    def __init_subclass__(cls, **kwargs):
+        # A family that declares a reduction tree builds through trees.emit_product, whose final
+        # adder is selectable: give it the final_adder field (before @dataclass reads the class).
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__annotations__", {})
+        if "tree" in own and "final_adder" not in own:
+            fields = list(own.items())
+            own.clear()
+            for name, kind in fields:
+                own[name] = kind
+                if name == "tree":
+                    own["final_adder"] = "str"
+            cls.final_adder = final_adder_param()
 
     def __post_init__(self):
         for name in ("bits_a", "bits_b"):
             v = getattr(self, name)
             check(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer")
-            check_range(name, v, MIN_BITS, MAX_BITS)
+            check_range(name, v, MIN_BITS, self.max_bits)
         for f in self.family_fields():
             _check_type(f.name, getattr(self, f.name), f.type)
-        if "tree" in {f.name for f in dataclasses.fields(self)}:
+        if self.is_tree_based():
             check_choice("tree", self.tree, TREES)
+            check_choice("final_adder", self.final_adder, ADDERS)
         self.validate()
+
+    @classmethod
+    def is_tree_based(cls) -> bool:
+        return "tree" in {f.name for f in dataclasses.fields(cls)}
 
     # -- to be provided by families -------------------------------------------------------------
     def validate(self) -> None:
@@ -139,6 +172,11 @@ class Multiplier:
             out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
 
+    def _header_params(self) -> dict[str, Any]:
+        quiet = {f.name for f in self.family_fields()
+                 if f.metadata.get("quiet_default") and getattr(self, f.name) == f.default}
+        return {k: v for k, v in self.params().items() if k not in quiet}
+
     @property
     def top(self) -> str:
         """Deterministic, descriptive module name, e.g. ``mul8u_perf_j2_k3``."""
@@ -152,12 +190,13 @@ class Multiplier:
         return "_".join(parts)
 
     def verilog(self) -> str:
-        nl = Netlist(self.top)
+        nl = Netlist(self.top, final_adder=getattr(self, "final_adder", "synth"))
         nl.header_comment += [
             f"{self.top}: {self.description}",
             f"family={self.family} bits_a={self.bits_a} bits_b={self.bits_b} "
             f"signed={int(self.signed)} out_bits={self.out_bits}",
-            "params: " + (", ".join(f"{k}={v}" for k, v in self.params().items()) or "(none)"),
+            "params: " + (", ".join(f"{k}={v}" for k, v in self._header_params().items())
+                          or "(none)"),
             f"contract: p == golden(a, b) mod 2^{self.out_bits}"
             + (" (two's complement)" if self.out_signed else ""),
             "generated by axhw; do not edit",
@@ -174,6 +213,9 @@ class Multiplier:
         fields = {f.name: f for f in cls.family_fields()}
         values: dict[str, Any] = {}
         for key, raw in kv.items():
+            if key == "final_adder" and not cls.is_tree_based():
+                raise AxhwError(f"final_adder applies to tree-based types only: {cls.family} "
+                                "has no reduction tree")
             if key not in fields:
                 known = ", ".join(fields) or "none"
                 raise AxhwError(f"unknown parameter {key!r} for type {cls.family} (parameters: {known})")

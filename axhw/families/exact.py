@@ -9,7 +9,7 @@ import numpy as np
 from ..hdl import booth
 from ..hdl.pparray import build_and_array
 from ..hdl.trees import emit_product
-from .base import Multiplier, check_choice, param, tree_param
+from .base import WIDE_BITS, Multiplier, check_choice, param, tree_param
 
 ENCODINGS = ("and", "booth")
 
@@ -23,6 +23,7 @@ class ExactMultiplier(Multiplier):
     family = "exact"
     abbrev = "exact"
     description = "exact multiplier"
+    max_bits = WIDE_BITS
     bit_linear = True
 
     def validate(self) -> None:

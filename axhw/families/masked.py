@@ -17,7 +17,7 @@ import numpy as np
 
 from ..hdl.pparray import KeepFn, build_and_array, masked_golden, pp_weight_sign
 from ..hdl.trees import emit_product
-from .base import Multiplier, check, check_choice, param, tree_param
+from .base import WIDE_BITS, Multiplier, check, check_choice, param, tree_param
 
 COMPENSATIONS = ("none", "constant")
 
@@ -87,6 +87,7 @@ class MaskedMultiplier(Multiplier):
     family = "masked"
     abbrev = "masked"
     description = "AND-array multiplier with a mask of removed partial products"
+    max_bits = WIDE_BITS
     bit_linear = True
 
     def validate(self) -> None:

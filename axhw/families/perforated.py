@@ -16,7 +16,7 @@ import numpy as np
 from ..hdl import booth
 from ..hdl.pparray import build_and_array
 from ..hdl.trees import emit_product
-from .base import Multiplier, check_choice, check_range, param, tree_param
+from .base import WIDE_BITS, Multiplier, check_choice, check_range, param, tree_param
 
 ENCODINGS = ("and", "booth")
 
@@ -34,6 +34,7 @@ class PerforatedMultiplier(Multiplier):
     family = "perforated"
     abbrev = "perf"
     description = "partial-product perforated multiplier (Zervakis et al. 2016)"
+    max_bits = WIDE_BITS
 
     @property
     def bit_linear(self) -> bool:  # type: ignore[override]

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..hdl.pparray import build_and_array, masked_golden, operand_bits
 from ..hdl.trees import emit_product
-from .base import Multiplier, check, check_choice, check_range, param, tree_param
+from .base import WIDE_BITS, Multiplier, check, check_choice, check_range, param, tree_param
 from .masked import (compensation_constant, kept_sum, pp_term, removed_mean, round_to_column,
                      verilog_int)
 
@@ -48,6 +48,7 @@ class TruncatedMultiplier(Multiplier):
     family = "truncated"
     abbrev = "trunc"
     description = "truncated multiplier (column, operand, fixed-width CCT/VCT)"
+    max_bits = WIDE_BITS
 
     @property
     def bit_linear(self) -> bool:  # type: ignore[override]

@@ -1,12 +1,13 @@
 """Reduction trees shared by every family (spec §2.3): array (carry-save), Wallace, Dadda.
 
 Each takes a BitMatrix and returns two W-bit rows whose sum (mod 2^W) equals the matrix value;
-``emit_product`` then writes the final carry-propagate adder. All trees are exact: an approximate
+``emit_product`` then writes the final carry-propagate adder (``adders.py``, or ``+``). All trees are exact: an approximate
 family is defined by the bits it puts into the matrix, never by the tree.
 """
 
 from __future__ import annotations
 
+from . import adders
 from .bitmatrix import BitMatrix
 from .netlist import ONE, ZERO, Netlist
 
@@ -127,10 +128,15 @@ def reduce_to_two_rows(nl: Netlist, m: BitMatrix, tree: str) -> tuple[list[str],
 
 
 def emit_product(nl: Netlist, m: BitMatrix, tree: str, out: str = "p") -> None:
-    """Reduce the matrix with `tree` and drive output `out` through the final carry-propagate adder."""
+    """Reduce the matrix with `tree` and drive output `out` through the final carry-propagate
+    adder named by ``nl.final_adder`` (so every family built on these trees offers them all)."""
     nl.comment(f"{tree} reduction of {sum(len(r) for r in m.rows)} partial-product bits, "
                f"constant 0x{m.const_mod():x}")
     r0, r1 = reduce_to_two_rows(nl, m, tree)
+    if nl.final_adder != "synth":
+        nl.comment(f"final carry-propagate adder: {nl.final_adder}")
+        nl.assign_vector(out, adders.add(nl, nl.final_adder, r0, r1))
+        return
     nl.comment("final carry-propagate adder (left to the synthesizer)")
     w = m.width
     nl.body.append(f"  wire [{w - 1}:0] row_sum;")

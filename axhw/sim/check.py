@@ -16,7 +16,7 @@ def read_hex_outputs(path: str, count: int) -> tuple[np.ndarray, np.ndarray]:
         lines = fh.read().split()
     if len(lines) != count:
         raise RuntimeError(f"simulator wrote {len(lines)} outputs, expected {count}")
-    vals = np.zeros(count, dtype=np.int64)
+    vals = np.zeros(count, dtype=np.uint64)  # 64-bit output words need all 64 bits
     bad = np.zeros(count, dtype=bool)
     for k, s in enumerate(lines):
         try:

@@ -132,7 +132,8 @@ def run_pairs(sim: str, top: str, verilog: Path, ports, bits_a: int, bits_b: int
               index: np.ndarray, design_json: Path | None = None) -> dict:
     """Simulate every pair index (a_raw << bits_b | b_raw); check against the golden model when
     `design_json` is given. Returns a summary dict with raw outputs under "outputs"."""
-    index = np.asarray(index, dtype=np.int64)
+    index = np.asarray(index)
+    index = index if index.dtype == np.uint64 else index.astype(np.int64)
     depth = int(min(len(index), CHUNK))
     bdir = build(sim, top, verilog, ports, bits_a, bits_b, out_bits, depth)
     env = sim_env(sim)

@@ -43,7 +43,7 @@ from .synth import flow_template, synthesize
 from .tools import opensta
 
 # Bumped when the flow or the meaning of a result key changes (invalidates cached results).
-FLOW_VERSION = "3"  # 3: power from the simulated activity (per-pin energies x toggles)
+FLOW_VERSION = "4"  # 3: power from the simulated activity; 4: ABC area recovery (&nf -R 20)
 DEFAULT_CLOCK_NS = 10.0
 DEFAULT_VECTORS = 4096
 DEFAULT_SEED = 1

@@ -31,7 +31,7 @@ from ..tools import die_with_parent
 from .points import Point, count_points, expand, make_spec
 from .spec import SweepSpec
 
-FLOW_VERSION = "sweep-2"  # 2: power from the simulated activity (characterize flow 3)
+FLOW_VERSION = "sweep-3"  # 2: power from the simulated activity (characterize flow 3); 3: flow 4
 MAX_POINTS = 10_000  # a bigger SPEC needs --max-points (a typo like 0..1000000 is not a job)
 DASK_CONNECT_TIMEOUT = "10s"
 METRIC_KEYS = ("er", "mae", "wce", "mse", "rmse", "mre", "wcre", "nmed", "mred", "bias",

@@ -1,0 +1,1 @@
+"""`nsga2` (MAx-DNN / ALWANN): to be filled."""

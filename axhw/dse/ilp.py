@@ -16,7 +16,8 @@ from .sensitivity import sensitivity
 
 MAX_ROUNDS = 8
 BISECTION_STEPS = 7
-ABS_TOL, REL_TOL = 0.05, 1.0  # disagreement: |measured - estimate| > ABS_TOL + REL_TOL * |estimate|
+# disagreement: |measured - estimate| > ABS_TOL * (reference loss) + REL_TOL * |measured|
+ABS_TOL, REL_TOL = 0.02, 0.5
 
 
 def solve_ilp(cost: dict[str, dict[str, float]], energy: dict[str, dict[str, float]], cap: float,
@@ -72,7 +73,7 @@ def solve_measured(search: Search, budget: float, excluded: set, log: list) -> d
             if d == ref:
                 continue
             est, meas = cost[l][d], s.measured(l, d)
-            if abs(meas - est) > ABS_TOL + REL_TOL * abs(est):
+            if abs(meas - est) > ABS_TOL * s.base_loss + REL_TOL * abs(meas):
                 bad.append((l, d, est, meas))
         log.append({"budget": budget, "objective": objective, "accuracy": rec["accuracy"],
                     "energy_rel": rec["energy_rel"],

@@ -112,12 +112,12 @@ def test_broken_lut_is_caught_excluded_and_resolved(task, lib8):
     lib = load_library(LIB, "nangate45", 8).restrict([8])
     ref = lib.lut(lib.reference)
     lib.add(LibraryDesign("broken", 8, False, 0.01, "broken", lut_path=LIB),
-            Lut(ref.table + 4000, False, "broken"))
-    s = Search(Evaluator(task, lib, progress=False), budget=0.30)
+            Lut(ref.table + 2000, False, "broken"))
+    s = Search(Evaluator(task, lib, progress=False), budget=0.27)
     chosen = run_method("ilp", s)
     rounds = s.notes["ilp_rounds"]
-    assert any("broken" in s.records[0]["layers"].values() for _ in [0])  # the estimate fell for it
-    assert any(e["design"] == "broken" for r in rounds for e in r["excluded"])
+    assert "broken" in s.records[0]["layers"].values()  # the estimate fell for it
+    assert any(e["design"] == "broken" for e in rounds[0]["excluded"])
     assert "broken" not in chosen["layers"].values()
     assert chosen["accuracy"] >= 95.0 and chosen["accuracy"] > s.records[0]["accuracy"]
 

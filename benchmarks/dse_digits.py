@@ -80,11 +80,11 @@ def main():
 
     libb = load_library(table, "nangate45", 8).restrict([8])
     ref = libb.lut(libb.reference)
-    libb.add(LibraryDesign("broken", 8, False, 0.01, "broken", lut_path=table), Lut(ref.table + 4000, False, "broken"))
-    sb = Search(Evaluator(task, libb, progress=False), budget=0.30)
+    libb.add(LibraryDesign("broken", 8, False, 0.01, "broken", lut_path=table), Lut(ref.table + 3000, False, "broken"))
+    sb = Search(Evaluator(task, libb, progress=False), budget=0.25)
     r = run_method("ilp", sb)
     first = sb.notes["ilp_rounds"][0]
-    print(f"| broken LUT (+4000): first solution {first['accuracy']:.2f} %, excluded "
+    print(f"| broken LUT (+3000, 0.01 pJ) @ 0.25: first solution {first['accuracy']:.2f} %, excluded "
           f"{sb.notes['ilp_excluded']}, re-solved {r['accuracy']:.2f} % at {r['energy_rel']:.4f} |")
 
     mixed = Evaluator(task, load_library(table, "nangate45", 8), progress=False)

@@ -131,7 +131,7 @@ class Search:
         results = self.evaluator.measure_many(configs, tune, desc=method)
         recs = []
         for i, (c, r) in enumerate(zip(configs, results)):
-            rec = {"method": method, "granularity": self.granularity, **r, "tuned": tune,
+            rec = {"method": method, "granularity": self.granularity, **r,
                    "estimated_dl": None if estimates is None else estimates[i], "layers": c}
             self.records.append(rec)
             recs.append(rec)

@@ -17,7 +17,6 @@ import json
 import multiprocessing
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn

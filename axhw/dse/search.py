@@ -8,7 +8,6 @@ best recorded one for the goal is chosen. Register more with :func:`register_met
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -143,7 +142,3 @@ def run_method(name: str, search: Search) -> dict:
         raise AxhwError(f"--method {name!r}: choose one of {', '.join(sorted(METHODS))}")
     chosen = METHODS[name](search)
     return chosen if chosen is not None else search.best()
-
-
-def config_json(layers: dict) -> str:
-    return json.dumps(layers, sort_keys=True, separators=(",", ":"))

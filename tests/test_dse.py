@@ -198,6 +198,12 @@ def test_bad_input_one_line_no_outdir(tmp_path, task):
         search(task, str(LIB), out, method="ilp", budget=0.3, bits=5)
     with pytest.raises(AxhwError, match="--method"):
         search(task, str(LIB), out, method="nope", budget=0.3)
+    other = tmp_path / "other"
+    (other / "keep.txt").parent.mkdir()
+    (other / "keep.txt").write_text("mine")
+    with pytest.raises(AxhwError, match="not an earlier search"):
+        search(task, str(LIB), other, method="uniform", budget=0.3)
+    assert (other / "keep.txt").read_text() == "mine"
     hand = tmp_path / "a.json"
     d = str(ROOT / "tests/fixtures/dse_library/designs/mul8u_exact.json")
     hand.write_text(json.dumps({"bits": 8, "layers": {"nope": "mul8u_exact"}, "designs": {"mul8u_exact": d}}))

@@ -46,6 +46,9 @@ def search(task: Task | str, library: Library | str, outdir: str | Path, *, meth
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise AxhwError(f"-o {outdir}: exists and is not a directory")
+    if outdir.is_dir() and any(outdir.iterdir()) and not (outdir / "assignment.json").is_file():
+        raise AxhwError(f"-o {outdir}: a non-empty directory that is not an earlier search's output; "
+                        "choose a new or empty directory")
     ev = _context(task, library, pdk, bits, jobs, dask_scheduler, widths)
     s = Search(ev, granularity, budget, max_drop, evals, seed, tune)
     chosen = run_method(method, s)

@@ -116,6 +116,7 @@ class Evaluator:
             h.update(v.detach().cpu().numpy().tobytes())
         for x, y in task.evaluation:
             h.update(x.numpy().tobytes())
+            h.update(y.numpy().tobytes())
         self.context = h.hexdigest()[:24]
         self.cache_dir = cache_root() / "dse" / "evals" / self.context
         self.out_exact = None

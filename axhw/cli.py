@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "sweep": "axhw.commands.sweep:sweep",
     "report": "axhw.commands.report:report",
     "export": "axhw.commands.export:export",
+    "dse": "axhw.commands.dse:dse",
 }
 
 

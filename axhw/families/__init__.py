@@ -16,6 +16,7 @@ _REGISTRY: dict[str, str] = {
     "truncated": "axhw.families.truncated:TruncatedMultiplier",
     "bam": "axhw.families.bam:BrokenArrayMultiplier",
     "masked": "axhw.families.masked:MaskedMultiplier",
+    "pruned": "axhw.families.pruned:PrunedMultiplier",
 }
 
 

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "characterize": "axhw.commands.characterize:characterize",
     "sweep": "axhw.commands.sweep:sweep",
     "report": "axhw.commands.report:report",
+    "dse": "axhw.commands.dse:dse",
 }
 
 

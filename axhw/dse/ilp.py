@@ -1,0 +1,108 @@
+"""`ilp`: FAMES (arXiv 2411.18055). Minimise Σ ΔL_{l,d} x_{l,d} subject to one design per layer and
+Σ MACs_l e_d x_{l,d} <= budget * E_exact (scipy.optimize.milp / HiGHS), candidates are (width,
+design) pairs (mixed precision). Then measure: every chosen (layer, design) pair's single-layer loss
+change is measured; pairs whose measurement disagrees with the estimate are excluded and the ILP is
+re-solved, until the choice is consistent; each solution is evaluated on the evaluation set.
+With --max-drop the budget is bisected for the cheapest solution that keeps the accuracy floor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import AxhwError
+from .search import Search, register_method
+from .sensitivity import sensitivity
+
+MAX_ROUNDS = 8
+BISECTION_STEPS = 7
+ABS_TOL, REL_TOL = 0.05, 1.0  # disagreement: |measured - estimate| > ABS_TOL + REL_TOL * |estimate|
+
+
+def solve_ilp(cost: dict[str, dict[str, float]], energy: dict[str, dict[str, float]], cap: float,
+              excluded: set = frozenset()) -> tuple[dict[str, str], float] | None:
+    """argmin Σ cost[l][d] over one d per layer with Σ energy[l][d] <= cap and no (l, d) in
+    `excluded`; None when infeasible. Returns ({layer: design}, objective)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp  # noqa: PLC0415
+
+    pairs = [(l, d) for l in cost for d in cost[l]]
+    if not pairs:
+        return {}, 0.0
+    index = {l: i for i, l in enumerate(cost)}
+    c = np.array([cost[l][d] for l, d in pairs])
+    one = np.zeros((len(cost), len(pairs)))
+    for j, (l, _) in enumerate(pairs):
+        one[index[l], j] = 1.0
+    e = np.array([[energy[l][d] for l, d in pairs]])
+    upper = np.array([0.0 if p in excluded else 1.0 for p in pairs])
+    res = milp(c, integrality=np.ones(len(pairs)), bounds=Bounds(np.zeros(len(pairs)), upper),
+               constraints=[LinearConstraint(one, 1, 1), LinearConstraint(e, -np.inf, cap)])
+    if res.status != 0 or res.x is None:
+        return None
+    x = np.round(res.x).astype(bool)
+    choice = {l: d for (l, d), on in zip(pairs, x) if on}
+    return choice, float(sum(cost[l][d] for l, d in choice.items()))
+
+
+def _tables(search: Search):
+    s = sensitivity(search)
+    ev, lib = search.evaluator, search.library
+    names = lib.names()
+    cost = {l: {d: s.estimate(l, d) for d in names} for l in search.layers}
+    energy = {l: {d: ev.macs[l] * lib.energy(d) for d in names} for l in search.layers}
+    total_ref = sum(ev.macs.values()) * lib.reference_energy
+    fixed = sum(m for n, m in ev.macs.items() if n not in search.layers) * lib.reference_energy
+    return s, cost, energy, total_ref, fixed
+
+
+def solve_measured(search: Search, budget: float, excluded: set, log: list) -> dict | None:
+    """Solve, measure the chosen pairs, exclude disagreeing ones, re-solve; evaluate each solution."""
+    s, cost, energy, total_ref, fixed = _tables(search)
+    ref = search.library.reference
+    last = None
+    for _ in range(MAX_ROUNDS):
+        sol = solve_ilp(cost, energy, budget * total_ref - fixed, excluded)
+        if sol is None:
+            return last
+        choice, objective = sol
+        rec = search.evaluate([choice], "ilp", [objective])[0]
+        last = rec
+        bad = []
+        for l, d in choice.items():
+            if d == ref:
+                continue
+            est, meas = cost[l][d], s.measured(l, d)
+            if abs(meas - est) > ABS_TOL + REL_TOL * abs(est):
+                bad.append((l, d, est, meas))
+        log.append({"budget": budget, "objective": objective, "accuracy": rec["accuracy"],
+                    "energy_rel": rec["energy_rel"],
+                    "excluded": [{"layer": l, "design": d, "estimate": e, "measured": m} for l, d, e, m in bad]})
+        if not bad:
+            return rec
+        excluded |= {(l, d) for l, d, _, _ in bad}
+    return last
+
+
+@register_method("ilp")
+def ilp(search: Search) -> dict | None:
+    if search.granularity != "layer":
+        raise AxhwError("--method ilp works at --granularity layer (the FAMES formulation); "
+                        "use nsga2 for filter / kernel assignments")
+    excluded: set = set()
+    log: list = []
+    search.notes["ilp_rounds"] = log
+    if search.budget is not None:
+        rec = solve_measured(search, search.budget, excluded, log)
+        search.notes["ilp_excluded"] = sorted(f"{l}:{d}" for l, d in excluded)
+        return rec
+    lo = search.energy_rel({n: search.candidates(n)[0] for n in search.layers})
+    hi, best = 1.0, None
+    for _ in range(BISECTION_STEPS):  # smallest budget whose measured solution keeps the floor
+        mid = (lo + hi) / 2
+        rec = solve_measured(search, mid, excluded, log)
+        if rec is not None and rec["accuracy"] >= search.floor - 1e-9:
+            best, hi = rec, mid
+        else:
+            lo = mid
+    search.notes["ilp_excluded"] = sorted(f"{l}:{d}" for l, d in excluded)
+    return best if best is not None else search.evaluate([search.uniform(search.library.reference)], "ilp")[0]

@@ -1,0 +1,128 @@
+"""The whole `axhw dse search` / `evaluate` pipeline: task + library -> method -> measured choice ->
+OUTDIR (assignment.json, pareto.parquet/.csv, pareto.png, report.html, hardware/), written into a
+temporary directory that is renamed into place only when everything succeeded."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from ..errors import AxhwError
+from ..fileio import ensure_dir, write_json
+from . import baselines, ilp, nsga  # noqa: F401 - they register their methods
+from .evaluate import Evaluator, Recipe
+from .hardware import designs_of, emit_hardware
+from .library import Library, load_library
+from .report import hypervolume, pareto_table, write_html, write_png
+from .search import Search, run_method
+from .task import Task, load_task
+
+
+def _context(task: Task | str, library: Library | str, pdk: str | None, bits: int, jobs: int,
+             dask_scheduler: str | None, widths=None) -> Evaluator:
+    recipe = None
+    if isinstance(task, str) and isinstance(library, (str, Path)) and widths is None:
+        recipe = Recipe(task, str(library), pdk, bits)
+    lib = library if isinstance(library, Library) else load_library(library, pdk, bits)
+    if widths:
+        lib = lib.restrict(widths)
+    t = load_task(task) if isinstance(task, str) else task
+    return Evaluator(t, lib, recipe, jobs=jobs, dask_scheduler=dask_scheduler)
+
+
+def search(task: Task | str, library: Library | str, outdir: str | Path, *, method: str,
+           pdk: str | None = None, bits: int = 8, granularity: str = "layer",
+           budget: float | None = None, max_drop: float | None = None, evals: int | None = None,
+           seed: int = 0, tune: bool = False, jobs: int = 1, dask_scheduler: str | None = None,
+           widths=None, verify_hardware: bool = True) -> dict:
+    """Run a search and write OUTDIR; returns the summary (the CLI's last-line JSON)."""
+    t0 = time.time()
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise AxhwError(f"-o {outdir}: exists and is not a directory")
+    ev = _context(task, library, pdk, bits, jobs, dask_scheduler, widths)
+    s = Search(ev, granularity, budget, max_drop, evals, seed, tune)
+    chosen = run_method(method, s)
+    ensure_dir(outdir.resolve().parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.tmp-", dir=outdir.resolve().parent))
+    try:
+        summary = _write_outputs(s, method, chosen, tmp, outdir, verify_hardware, t0)
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        os.replace(tmp, outdir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return summary
+
+
+def _write_outputs(s: Search, method: str, chosen: dict, tmp: Path, outdir: Path,
+                   verify_hardware: bool, t0: float) -> dict:
+    ev, lib = s.evaluator, s.library
+    layers = chosen["layers"]
+    hw = emit_hardware(layers, lib, tmp / "hardware", verify=verify_hardware)
+    assignment = {"bits": lib.bits, "layers": layers,
+                  "designs": {d: f"hardware/{hw[d]['json']}" for d in designs_of(layers)}}
+    if chosen.get("tuned"):
+        from .tune import tuned_model  # noqa: PLC0415
+
+        tuned = tuned_model(ev.task.model, ev.model(layers), ev.task.calibration)
+        torch.save(tuned.state_dict(), tmp / "tuned_weights.pt")
+        assignment["weights"] = "tuned_weights.pt"
+    write_json(tmp / "assignment.json", assignment)
+    df = pareto_table(s.records, chosen)
+    df.to_parquet(tmp / "pareto.parquet", index=False)
+    df.to_csv(tmp / "pareto.csv", index=False)
+    summary = {
+        "method": method, "granularity": s.granularity, "budget": s.budget, "max_drop": s.max_drop,
+        "energy_rel": chosen["energy_rel"], "energy_pj": chosen["energy_pj"],
+        "accuracy": chosen["accuracy"], "accuracy_exact": ev.accuracy_exact,
+        "accuracy_float": ev.accuracy_float, "macs": ev.macs, "evaluations": ev.evaluations,
+        "hypervolume": hypervolume(df["energy_rel"], df["accuracy"]),
+        **s.notes, "seconds": round(time.time() - t0, 2),
+        "assignment": str(outdir.resolve() / "assignment.json"),
+    }
+    title = f"axhw dse {method} ({s.granularity}) — {ev.task.name}"
+    write_png(df, tmp / "pareto.png", title)
+    write_html(df, tmp / "report.html", title, summary)
+    write_json(tmp / "summary.json", summary)
+    return summary
+
+
+def evaluate_assignment(task: Task | str, assignment: str | Path, library: Library | str | None = None,
+                        pdk: str | None = None) -> dict:
+    """Re-measure an assignment file; energy fields need the library (else None)."""
+    from .apply import load_assignment  # noqa: PLC0415
+
+    a, own = load_assignment(assignment)
+    t = load_task(task) if isinstance(task, str) else task
+    if library is not None:
+        lib = library if isinstance(library, Library) else load_library(library, pdk, a["bits"])
+        for d in own.designs:
+            lib[d]  # noqa: B018 - every design must be in the library (one-line error otherwise)
+        lib.luts.update({d: own.lut(d) for d in own.designs})  # the tables the assignment names
+    else:
+        lib = own
+    if "weights" in a:
+        import copy  # noqa: PLC0415
+
+        t.model = copy.deepcopy(t.model)
+        try:
+            t.model.load_state_dict(torch.load(a["weights"], weights_only=True))
+        except (OSError, RuntimeError) as exc:
+            raise AxhwError(f"cannot load tuned weights {a['weights']}: {str(exc).splitlines()[0]}") from None
+    ev = Evaluator(t, lib, progress=False)
+    r = ev.measure_now(a["layers"])
+    return {"accuracy": r["accuracy"], "energy_rel": r["energy_rel"], "energy_pj": r["energy_pj"],
+            "macs": ev.macs, "accuracy_exact": ev.accuracy_exact, "accuracy_float": ev.accuracy_float,
+            "output_error": r["output_error"]}
+
+
+def dumps(summary: dict) -> str:
+    return json.dumps(summary, separators=(", ", ": "))

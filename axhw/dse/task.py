@@ -1,0 +1,147 @@
+"""What a search optimizes: a float model, calibration batches, evaluation batches and a metric.
+
+``--task builtin:NAME`` (see :mod:`axhw.dse.builtins`) or ``--task FILE.py:FUNC`` where ``FUNC()``
+returns a :class:`Task`. Loaders for users' own data: :func:`image_folder` and :func:`cifar`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pickle
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import AxhwError
+
+
+def top1_accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Default metric: top-1 accuracy in percent."""
+    return 100.0 * float((outputs.argmax(dim=-1) == targets).to(torch.float64).mean())
+
+
+@dataclass
+class Task:
+    """model: float nn.Module; calibration: iterable of input batches (or (x, y) pairs);
+    evaluation: iterable of (x, y) batches; metric(outputs, targets) -> float, higher is better
+    (default top-1 accuracy in %). Batches are materialized once so every pass sees the same data."""
+
+    model: nn.Module
+    calibration: Iterable
+    evaluation: Iterable
+    metric: Callable[[torch.Tensor, torch.Tensor], float] | None = None
+    name: str = "task"
+
+    def __post_init__(self):
+        if not isinstance(self.model, nn.Module):
+            raise AxhwError(f"task {self.name}: model is a {type(self.model).__name__}, not an nn.Module")
+        self.model.eval()
+        self.calibration = [b[0] if isinstance(b, (tuple, list)) else b for b in self.calibration]
+        if not self.calibration or not all(isinstance(b, torch.Tensor) for b in self.calibration):
+            raise AxhwError(f"task {self.name}: calibration must be a non-empty iterable of tensors")
+        self.evaluation = list(self.evaluation)
+        if not self.evaluation or not all(isinstance(b, (tuple, list)) and len(b) == 2
+                                          for b in self.evaluation):
+            raise AxhwError(f"task {self.name}: evaluation must be a non-empty iterable of (x, y) batches")
+        if self.metric is None:
+            self.metric = top1_accuracy
+        elif not callable(self.metric):
+            raise AxhwError(f"task {self.name}: metric must be callable")
+
+    def score(self, model: nn.Module, limit: int | None = None) -> tuple[float, torch.Tensor]:
+        """(metric, concatenated outputs) of `model` on the evaluation batches (first `limit`)."""
+        outs, ys = [], []
+        with torch.no_grad():
+            for x, y in self.evaluation[:limit]:
+                outs.append(model(x))
+                ys.append(y)
+        out = torch.cat(outs)
+        return float(self.metric(out, torch.cat(ys))), out
+
+
+def load_task(spec: str) -> Task:
+    """``builtin:NAME`` or ``FILE.py:FUNC`` -> Task (any failure is one AxhwError line)."""
+    if not isinstance(spec, str) or ":" not in spec:
+        raise AxhwError(f"--task {spec!r}: give builtin:NAME or FILE.py:FUNC")
+    if spec.startswith("builtin:"):
+        from .builtins import builtin_task  # noqa: PLC0415
+
+        return builtin_task(spec.split(":", 1)[1])
+    path, _, func = spec.rpartition(":")
+    if not path.endswith(".py") or not Path(path).is_file():
+        raise AxhwError(f"--task {spec!r}: {path} is not a Python file")
+    try:
+        mod_name = f"axhw_dse_task_{abs(hash(str(Path(path).resolve())))}"
+        loader_spec = importlib.util.spec_from_file_location(mod_name, path)
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[mod_name] = module  # so process-pool workers can unpickle its objects
+        loader_spec.loader.exec_module(module)
+        fn = getattr(module, func, None)
+        if not callable(fn):
+            raise AxhwError(f"--task {spec!r}: {path} has no function {func}")
+        task = fn()
+    except AxhwError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - user code: any error becomes one line
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise AxhwError(f"--task {spec!r} raised {type(exc).__name__}: {first}") from None
+    if not isinstance(task, Task):
+        raise AxhwError(f"--task {spec!r}: {func}() returned {type(task).__name__}, not axhw.dse.Task")
+    task.name = spec
+    return task
+
+
+def batches(x: torch.Tensor, y: torch.Tensor, batch_size: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    return [(x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+
+
+def image_folder(root: str | Path, size: int | None = None, grayscale: bool = False,
+                 batch_size: int = 64) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], list[str]]:
+    """An ImageFolder tree ``root/CLASS/*.{png,jpg,...}`` -> ((x, y) batches in [0, 1], class names).
+    Classes are the sorted subdirectory names; images optionally resized to size x size."""
+    from PIL import Image  # noqa: PLC0415
+
+    root = Path(root)
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if not classes:
+        raise AxhwError(f"{root}: no class subdirectories (expected ROOT/CLASS/IMAGE)")
+    xs, ys = [], []
+    for label, cls in enumerate(classes):
+        for f in sorted((root / cls).iterdir()):
+            if f.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".webp"):
+                continue
+            try:
+                img = Image.open(f).convert("L" if grayscale else "RGB")
+            except OSError as exc:
+                raise AxhwError(f"cannot read image {f}: {exc}") from None
+            if size is not None:
+                img = img.resize((size, size))
+            a = np.asarray(img, dtype=np.float32) / 255.0
+            xs.append(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
+            ys.append(label)
+    if not xs:
+        raise AxhwError(f"{root}: no images found")
+    if len({x.shape for x in xs}) > 1:
+        raise AxhwError(f"{root}: images differ in size; pass size=N")
+    return batches(torch.from_numpy(np.stack(xs)), torch.tensor(ys), batch_size), classes
+
+
+def cifar(path: str | Path, batch_size: int = 64) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """One CIFAR-10/100 python pickle (``data_batch_1``, ``test_batch``, ``train``, ``test``) ->
+    (x, y) batches, x float in [0, 1] with shape (N, 3, 32, 32); CIFAR-100 uses the fine labels."""
+    try:
+        with open(path, "rb") as f:
+            d = pickle.load(f, encoding="bytes")
+    except (OSError, pickle.UnpicklingError, EOFError) as exc:
+        raise AxhwError(f"cannot read CIFAR pickle {path}: {exc}") from None
+    d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+    labels = d.get("labels", d.get("fine_labels"))
+    if "data" not in d or labels is None:
+        raise AxhwError(f"{path}: not a CIFAR-10/100 pickle (needs data and labels/fine_labels)")
+    x = np.asarray(d["data"], dtype=np.uint8).reshape(-1, 3, 32, 32).astype(np.float32) / 255.0
+    return batches(torch.from_numpy(x), torch.tensor(np.asarray(labels), dtype=torch.int64), batch_size)

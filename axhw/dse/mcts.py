@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import AxhwError
 from ..pareto import pareto_mask
+from .search import Search, register_method
 
 POLICIES = ("hardware", "uniform")
 
@@ -150,3 +151,52 @@ def _run_tree(measure, energy_table, prob, lam, c, ref, rng, done, max_iter: int
             n.n += 1
             n.total += reward
     return sims
+
+
+PREDICTOR_SAMPLES = 128  # TransAxx's cached evaluation subset
+
+
+def predictor_task(task, samples: int = PREDICTOR_SAMPLES):
+    """The task with only the first `samples` evaluation samples (the cheap accuracy predictor)."""
+    from .task import Task  # noqa: PLC0415
+
+    subset, left = [], samples
+    for x, y in task.evaluation:
+        if left <= 0:
+            break
+        subset.append((x[:left], y[:left]))
+        left -= len(x[:left])
+    return Task(task.model, task.calibration, subset, task.metric, name=f"{task.name}[:{samples}]")
+
+
+@register_method("mcts")
+def mcts(search: Search) -> dict | None:
+    """TransAxx on a Search: units are layers (or experts), candidates every library design; the
+    archive's front is re-measured on the full evaluation set and the goal picks among those."""
+    from .evaluate import Evaluator  # noqa: PLC0415
+
+    if search.granularity not in ("layer", "expert"):
+        raise AxhwError("--method mcts works at --granularity layer or expert")
+    opts, ev, lib = search.options, search.evaluator, search.library
+    lambdas, c = tuple(opts.get("lambdas") or (0.5, 1.5)), float(opts.get("c", 0.3))
+    evals = search.evals or 200
+    check_search_args(lambdas, c, evals)
+    units, names = list(search.units), lib.names()
+    total = sum(ev.macs.values()) * lib.reference_energy
+    layer_energy = np.array([[sum(ev.macs[n] for n in search.units[u]) * lib.energy(d) / total
+                              for d in names] for u in units])
+    predictor = Evaluator(predictor_task(ev.task), lib, baseline=False, progress=False)
+
+    def config(cfg: Config) -> dict:
+        return search.expand({u: names[j] for u, j in zip(units, cfg)})
+
+    res = mcts_search(lambda cfg: predictor.measure(config(cfg))["accuracy"], layer_energy,
+                      base=names.index(lib.require_reference()), lambdas=lambdas, c=c,
+                      evals=evals, seed=search.seed, policy=opts.get("policy", "hardware"))
+    front = res.front()
+    search.notes.update({"mcts_lambdas": list(lambdas), "mcts_c": c,
+                         "mcts_predictor_samples": PREDICTOR_SAMPLES,
+                         "mcts_predictor_evaluations": len(res.archive),
+                         "mcts_simulations": res.simulations, "mcts_front": len(front)})
+    search.evaluate([config(cfg) for cfg in front], "mcts")
+    return None

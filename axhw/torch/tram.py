@@ -14,13 +14,15 @@ straight through in the backward; operands are fake-quantized with straight-thro
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import AxhwError
 from ..families.pruned import check_columns
-from .api import approx_layers, approximate
+from .api import approx_layers, approximate, candidate_layers
 from .modules import ApproxConv2d, ApproxLinear
 from .quant import qmax, quantize
 
@@ -113,19 +115,43 @@ class TramLayer(nn.Module):
         return (total - (self.clamped_theta() * column_power[:self.columns]).sum()) / total
 
 
-def tram_model(model: nn.Module, calibration_data, columns: int, *, layers: str = "*",
-               bits: int = 8, **approx_kwargs) -> nn.Module:
-    """A copy of float `model` whose Linear/Conv2d layers matching the glob `layers` are TRAM
-    layers over `columns` low columns (calibrated like ``approximate`` with the exact multiplier)."""
+def tram_model(model: nn.Module, calibration_data, columns: int, *, bits: int = 8,
+               **approx_kwargs) -> nn.Module:
+    """A copy of float `model` whose Linear and Conv2d layers are TRAM layers over `columns` low
+    columns (calibrated like ``approximate`` with the exact multiplier; attention matmuls stay
+    float)."""
     check_columns(columns, bits)
-    q = approximate(model, {layers: f"exact:bits={bits}"}, calibration_data, bits=bits, **approx_kwargs)
+    names = [n for n, kind in candidate_layers(model).items() if kind != "matmul"]
+    if not names:
+        raise AxhwError("TRAM: the model has no Linear or Conv2d layer")
+    q = approximate(model, dict.fromkeys(names, f"exact:bits={bits}"), calibration_data, bits=bits,
+                    **approx_kwargs)
     for name, layer in approx_layers(q).items():
-        if not isinstance(layer, (ApproxLinear, ApproxConv2d)):
-            raise AxhwError(f"{name}: TRAM covers Linear and Conv2d layers (attention matmuls: "
-                            "exclude them with the layers glob)")
-        parent, _, child = name.rpartition(".")
-        setattr(q.get_submodule(parent) if parent else q, child, TramLayer(layer, columns, name))
+        _replace(q, name, TramLayer(layer, columns, name))
     return q
+
+
+def float_model(model: nn.Module) -> nn.Module:
+    """A copy of a TRAM model with every TRAM layer back as a float nn.Linear / nn.Conv2d holding
+    the trained weights (the starting point of phase 3)."""
+    out = copy.deepcopy(model)
+    for name, tl in tram_layers(out).items():
+        layer, w = tl.layer, tl.layer.weight
+        if isinstance(layer, ApproxLinear):
+            plain = nn.Linear(w.shape[1], w.shape[0], bias=layer.bias is not None)
+        else:
+            stride, padding, dilation, groups = layer.geometry
+            plain = nn.Conv2d(w.shape[1] * groups, w.shape[0], tuple(w.shape[2:]), stride, padding,
+                              dilation, groups, bias=layer.bias is not None)
+        plain.weight = layer.weight
+        plain.bias = layer.bias
+        _replace(out, name, plain)
+    return out
+
+
+def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
+    parent, _, child = name.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, child, module)
 
 
 def tram_layers(model: nn.Module) -> dict[str, TramLayer]:

@@ -16,7 +16,9 @@ from .sensitivity import sensitivity
 
 MAX_ROUNDS = 8
 BISECTION_STEPS = 7
-ABS_TOL, REL_TOL = 0.05, 1.0  # disagreement: |measured - estimate| > ABS_TOL + REL_TOL * |estimate|
+# disagreement: |measured - estimate| > ABS_TOL * (reference loss) + REL_TOL * max(|measured|, |estimate|)
+# (on digits-mlp sound designs agree within ~15 %; a LUT with a +2000 offset was off by > 2x)
+ABS_TOL, REL_TOL = 0.02, 0.3
 
 
 def solve_ilp(cost: dict[str, dict[str, float]], energy: dict[str, dict[str, float]], cap: float,
@@ -44,12 +46,11 @@ def solve_ilp(cost: dict[str, dict[str, float]], energy: dict[str, dict[str, flo
     return choice, float(sum(cost[l][d] for l, d in choice.items()))
 
 
-def _tables(search: Search):
+def _tables(search: Search, names: list[str]):
     """Estimated ΔL and energy of every (unit, design): a unit is a layer, or an expert whose
     layers share the design (sums over its layers)."""
     s = sensitivity(search)
     ev, lib = search.evaluator, search.library
-    names = lib.names()
     units = search.units
     cost = {u: {d: sum(s.estimate(l, d) for l in ls) for d in names} for u, ls in units.items()}
     energy = {u: {d: sum(ev.macs[l] for l in ls) * lib.energy(d) for d in names} for u, ls in units.items()}
@@ -59,24 +60,26 @@ def _tables(search: Search):
     return s, cost, energy, total_ref, fixed
 
 
-def solve_measured(search: Search, budget: float, excluded: set, log: list) -> dict | None:
-    """Solve, measure the chosen pairs, exclude disagreeing ones, re-solve; evaluate each solution."""
-    s, cost, energy, total_ref, fixed = _tables(search)
+def solve_measured(search: Search, budget: float, excluded: set, log: list,
+                   names: list[str] | None = None) -> dict | None:
+    """Solve, measure the chosen pairs, exclude disagreeing ones, re-solve; evaluate each solution.
+    When the exclusions leave nothing feasible, the best measured solution so far is returned."""
+    s, cost, energy, total_ref, fixed = _tables(search, names or search.library.names())
     ref = search.library.reference
-    last = None
+    solutions: list[dict] = []
     for _ in range(MAX_ROUNDS):
         sol = solve_ilp(cost, energy, budget * total_ref - fixed, excluded)
         if sol is None:
-            return last
+            break
         choice, objective = sol
         rec = search.evaluate([search.expand(choice)], "ilp", [objective])[0]
-        last = rec
+        solutions.append(rec)
         bad = []
         for l, d in choice.items():
             if d == ref:
                 continue
             est, meas = cost[l][d], sum(s.measured(n, d) for n in search.units[l])
-            if abs(meas - est) > ABS_TOL + REL_TOL * abs(est):
+            if abs(meas - est) > ABS_TOL * s.base_loss + REL_TOL * max(abs(meas), abs(est)):
                 bad.append((l, d, est, meas))
         log.append({"budget": budget, "objective": objective, "accuracy": rec["accuracy"],
                     "energy_rel": rec["energy_rel"],
@@ -84,7 +87,7 @@ def solve_measured(search: Search, budget: float, excluded: set, log: list) -> d
         if not bad:
             return rec
         excluded |= {(l, d) for l, d, _, _ in bad}
-    return last
+    return max(solutions, key=lambda r: r["accuracy"]) if solutions else None
 
 
 @register_method("ilp")
@@ -96,9 +99,17 @@ def ilp(search: Search) -> dict | None:
     log: list = []
     search.notes["ilp_rounds"] = log
     if search.budget is not None:
-        rec = solve_measured(search, search.budget, excluded, log)
+        recs = [solve_measured(search, search.budget, excluded, log)]
+        lib = search.library
+        ref = lib[lib.reference]
+        same_width = lib.names(ref.bits)
+        if len(same_width) < len(lib.names()):
+            # mixed precision: also the reference-width-only solution, and keep the better
+            # measured one, so adding widths never makes the result worse
+            recs.append(solve_measured(search, search.budget, excluded, log, same_width))
         search.notes["ilp_excluded"] = sorted(f"{l}:{d}" for l, d in excluded)
-        return rec
+        recs = [r for r in recs if r is not None]
+        return max(recs, key=lambda r: (r["accuracy"], -r["energy_rel"])) if recs else None
     lo = search.energy_rel({n: search.candidates(n)[0] for n in search.layers})
     hi, best = 1.0, None
     for _ in range(BISECTION_STEPS):  # smallest budget whose measured solution keeps the floor

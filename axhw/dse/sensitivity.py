@@ -7,7 +7,11 @@ float model (no labels needed):
             width and multiplies through d's table, so e is the per-output contraction <C_o, E_d>
             of the operand counting matrix with the error matrix E_d = LUT_d - a*b (plus the
             requantization error when d is narrower), computed by the emulator;
-  ΔL_{l,d} ≈ mean_n [ g_nᵀ e_n + ½ e_nᵀ diag(g_n²) e_n ]   (g = ∂loss/∂y_l; empirical diagonal Fisher).
+  ΔL_{l,d} ≈ mean_n [ g_nᵀ e_n + ½ e_nᵀ H_n e_n ],  g_n = ∂loss_n/∂y_l at the pseudo-label and
+            H_n = Σ_c p_nc g_nc g_ncᵀ the true Fisher (= the Gauss-Newton matrix of cross-entropy):
+            one gradient per class c, weighted by the reference model's probability p_nc.
+            On digits-mlp it ranked the measured ΔL better than the empirical Fisher g_n g_nᵀ
+            (Spearman 0.90) or its diagonal (0.89).
 `measured(l, d)` is the true loss change of R with layer l alone on d.
 """
 
@@ -34,20 +38,29 @@ class Sensitivity:
             self.labels = [model(x).argmax(-1) for x in calibration]
         self.inputs: dict[str, list] = {n: [] for n in self.layers}
         self.outputs: dict[str, list] = {n: [] for n in self.layers}
-        self.grads: dict[str, list] = {n: [] for n in self.layers}
+        self.grads: dict[str, list] = {n: [] for n in self.layers}  # ∂loss/∂y at the pseudo-label
+        self.fisher: dict[str, list] = {n: [] for n in self.layers}  # √p_c ∂loss_c/∂y per class c
         hooks = [layer.register_forward_hook(self._recorder(n)) for n, layer in self.layers.items()]
         total, count = 0.0, 0
         try:
             for x, y in zip(calibration, self.labels):
                 out = self.ref(x)
+                ys = [self.outputs[n][-1] for n in self.layers]
                 loss = F.cross_entropy(out, y, reduction="sum")
-                for n in self.layers:
-                    self.outputs[n][-1].retain_grad()
-                loss.backward()
                 total += float(loss.detach())
                 count += len(y)
+                for n, g in zip(self.layers, torch.autograd.grad(loss, ys, retain_graph=True)):
+                    self.grads[n].append(g.detach())
+                # true Fisher E_{c~p}[g_c g_cᵀ]: one gradient per class, weighted by √p
+                p = out.detach().softmax(-1)
+                per_class = {n: [] for n in self.layers}
+                for c in range(out.shape[-1]):
+                    target = torch.full_like(y, c)
+                    lc = (F.cross_entropy(out, target, reduction="none") * p[:, c].sqrt()).sum()
+                    for n, g in zip(self.layers, torch.autograd.grad(lc, ys, retain_graph=True)):
+                        per_class[n].append(g.detach().reshape(g.shape[0], -1).to(torch.float32))
                 for n in self.layers:
-                    self.grads[n].append(self.outputs[n][-1].grad.detach())
+                    self.fisher[n].append(torch.stack(per_class[n], 1))  # (B, classes, outputs)
                     self.outputs[n][-1] = self.outputs[n][-1].detach()
         finally:
             for h in hooks:
@@ -88,10 +101,12 @@ class Sensitivity:
             total = 0.0
             try:
                 with torch.no_grad():
-                    for args, y, g in zip(self.inputs[layer], self.outputs[layer], self.grads[layer]):
-                        e = (mod(*args) - y).to(torch.float64)
-                        g = g.to(torch.float64)
-                        total += float((g * e).sum() + 0.5 * (g * g * e * e).sum())
+                    for args, y, g, fc in zip(self.inputs[layer], self.outputs[layer],
+                                              self.grads[layer], self.fisher[layer]):
+                        e = (mod(*args) - y).to(torch.float64).reshape(y.shape[0], -1)
+                        first = (g.to(torch.float64).reshape(e.shape) * e).sum()
+                        fe = torch.einsum("bco,bo->bc", fc.to(torch.float64), e)  # √p_c g_cᵀ e
+                        total += float(first + 0.5 * (fe * fe).sum())
             finally:
                 mod.op = saved
             self.estimates[key] = total / self.samples

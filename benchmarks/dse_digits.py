@@ -1,0 +1,123 @@
+"""DSE must-show figures on builtin:digits-mlp (issue 12): prints a markdown report.
+
+Library: benchmarks/dse_library.yaml swept on nangate45 (reused when OUT/library exists).
+Run: AXHW_PDK_ROOT=/work/shared/pdk python benchmarks/dse_digits.py [OUT] [--nsga-evals 360]
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from axhw.dse import LibraryDesign, load_library, load_task
+from axhw.dse.evaluate import Evaluator
+from axhw.dse.report import hypervolume
+from axhw.dse.search import Search, run_method
+from axhw.dse.sensitivity import sensitivity
+from axhw.torch import Lut
+
+ROOT = Path(__file__).resolve().parents[1]
+AXHW = str(Path(sys.executable).parent / "axhw")
+
+
+def cli(*args):
+    t0 = time.time()
+    p = subprocess.run([AXHW, *map(str, args)], capture_output=True, text=True)
+    if p.returncode:
+        sys.exit(p.stderr)
+    return json.loads(p.stdout.strip().splitlines()[-1]), time.time() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", nargs="?", default="out/dse_bench")
+    ap.add_argument("--nsga-evals", type=int, default=360)
+    ap.add_argument("--task", default="builtin:digits-mlp")
+    ap.add_argument("--skip-nsga", action="store_true")
+    a = ap.parse_args()
+    out = Path(a.out)
+    table = out / "library" / "results.parquet"
+    if not table.exists():
+        t0 = time.time()
+        subprocess.run([AXHW, "sweep", str(ROOT / "benchmarks/dse_library.yaml"), "-o", str(out / "library")],
+                       check=True, capture_output=True)
+        print(f"library sweep: {time.time() - t0:.1f} s")
+    lib8 = load_library(table, "nangate45", 8).restrict([8])
+    print(f"library: {len(load_library(table, 'nangate45', 8).designs)} designs, {len(lib8.designs)} of 8 bits")
+    task = load_task(a.task)
+    ev = Evaluator(task, lib8, progress=False)
+    print(f"accuracy float {ev.accuracy_float:.2f}, exact 8-bit {ev.accuracy_exact:.2f}; MACs {ev.macs}")
+
+    s = Search(ev, budget=0.30, evals=30, seed=0)
+    sens = sensitivity(s)
+    pairs = [(l, d) for l in s.layers for d in lib8.names()]
+    rho = spearmanr([sens.estimate(*p) for p in pairs], [sens.measured(*p) for p in pairs]).statistic
+    print(f"\n| check | value |\n|---|---|\n| Spearman(Taylor estimate, measured single-layer ΔL), {len(pairs)} pairs | {rho:.3f} |")
+
+    ilp = run_method("ilp", s)
+    run_method("uniform", s)
+    run_method("random", s)
+    uni = [r for r in s.records if r["method"] == "uniform" and r["energy_rel"] <= 0.30 + 1e-9]
+    best_uni = max(uni, key=lambda r: r["accuracy"])
+    rnd = [r["accuracy"] for r in s.records if r["method"] == "random"]
+    print(f"| ilp @ budget 0.30: accuracy / energy_rel | {ilp['accuracy']:.2f} / {ilp['energy_rel']:.4f} |")
+    print(f"| best uniform within 0.30 ({best_uni['layers']['1']}) | {best_uni['accuracy']:.2f} / {best_uni['energy_rel']:.4f} |")
+    print(f"| random feasible (n={len(rnd)}): median / best | {np.median(rnd):.2f} / {max(rnd):.2f} |")
+    for b in (0.245, 0.26, 0.28):
+        sb = Search(ev, budget=b, evals=30, seed=0)
+        r = run_method("ilp", sb)
+        run_method("uniform", sb)
+        run_method("random", sb)
+        u = [x["accuracy"] for x in sb.records if x["method"] == "uniform" and x["energy_rel"] <= b + 1e-9]
+        rr = [x["accuracy"] for x in sb.records if x["method"] == "random"]
+        print(f"| budget {b}: ilp / best uniform / median random | {r['accuracy']:.2f} / "
+              f"{max(u) if u else float('nan'):.2f} / {np.median(rr) if rr else float('nan'):.2f} |")
+
+    libb = load_library(table, "nangate45", 8).restrict([8])
+    ref = libb.lut(libb.reference)
+    libb.add(LibraryDesign("broken", 8, False, 0.01, "broken", lut_path=table), Lut(ref.table + 4000, False, "broken"))
+    sb = Search(Evaluator(task, libb, progress=False), budget=0.30)
+    r = run_method("ilp", sb)
+    first = sb.notes["ilp_rounds"][0]
+    print(f"| broken LUT (+4000): first solution {first['accuracy']:.2f} %, excluded "
+          f"{sb.notes['ilp_excluded']}, re-solved {r['accuracy']:.2f} % at {r['energy_rel']:.4f} |")
+
+    mixed = Evaluator(task, load_library(table, "nangate45", 8), progress=False)
+    for b in (0.15, 0.20, 0.25, 0.30):
+        m = run_method("ilp", Search(mixed, budget=b))
+        if b < 0.2413:  # below the cheapest 8-bit-only point
+            print(f"| mixed 4/6/8-bit ilp @ {b} (8-bit-only infeasible) | {m['accuracy']:.2f} ({m['energy_rel']:.3f}) |")
+            continue
+        e = run_method("ilp", Search(ev, budget=b))
+        print(f"| mixed 4/6/8-bit vs 8-bit-only ilp @ {b} | {m['accuracy']:.2f} ({m['energy_rel']:.3f}) vs "
+              f"{e['accuracy']:.2f} ({e['energy_rel']:.3f}) |")
+
+    summ, secs = cli("dse", "search", "--task", a.task, "--library", table, "--method", "ilp",
+                     "--budget", "0.3", "--widths", "8", "--seed", "1", "-o", out / "ilp_cli")
+    print(f"| whole `axhw dse search --method ilp` CLI run (warm evaluation cache: {summ['evaluations']} new evals) | {secs:.1f} s |")
+
+    if not a.skip_nsga:
+        fronts = {}
+        for g in ("layer", "filter"):
+            t0 = time.time()
+            sn = Search(Evaluator(task, lib8, progress=False), g, budget=0.30, evals=a.nsga_evals, seed=0)
+            run_method("nsga2", sn)
+            recs = [r for r in sn.records if r["method"] == "nsga2"]
+            hv = hypervolume([r["energy_rel"] for r in recs], [r["accuracy"] for r in recs])
+            fronts[g] = hv
+            best = sn.best()
+            print(f"| nsga2 {g}: {len(recs)} evals, hypervolume {hv:.3f}, best ≤0.30 {best['accuracy']:.2f} % "
+                  f"at {best['energy_rel']:.4f}, {time.time() - t0:.0f} s |")
+        config = {"1": "mul8u_perf_j1_k3", "3": "mul8u_bam_h0_v9", "5": "mul8u_trunc_column_t10_z16"}
+        p, t = ev.measure(config), ev.measure(config, tune=True)
+        print(f"| --tune on {config['1']}/bam_v9/trunc_t10: output error {p['output_error']:.4f} → "
+              f"{t['output_error']:.4f}, accuracy {p['accuracy']:.2f} → {t['accuracy']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

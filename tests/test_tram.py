@@ -88,3 +88,16 @@ def test_bad_input_errors():
         map_theta([0.5] * 9, bits=4)
     with pytest.raises(AxhwError, match="lambda=-1"):
         train_tram(_model(), [], column_power(8), lam=-1.0)
+
+
+def test_lambda_moves_theta():
+    model, x = _model(), torch.randn(16, 1, 8, 8)
+    with torch.no_grad():
+        y = model(x).argmax(-1)
+    means = []
+    for lam in (0.0, 50.0):
+        torch.manual_seed(0)
+        tm = tram_model(model, [x], 6)
+        train_tram(tm, [(x, y)] * 4, column_power(8), lam=lam, epochs=1)
+        means.append(np.mean([layer.clamped_theta().mean().item() for layer in tram_layers(tm).values()]))
+    assert means[1] > means[0] + 0.05

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..errors import AxhwError
 from ..families.pruned import check_columns
-from .api import approx_layers, approximate, candidate_layers
+from .api import approx_layers, approximate, candidate_layers, finetune
 from .modules import ApproxConv2d, ApproxLinear
 from .quant import qmax, quantize
 
@@ -177,18 +177,6 @@ def train_tram(model: nn.Module, loader, column_power, *, lam: float, epochs: in
     ids = {id(t) for t in thetas}
     others = [p for p in model.parameters() if id(p) not in ids]
     opt = torch.optim.Adam([{"params": others, "lr": lr}, {"params": thetas, "lr": theta_lr}])
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    history = []
-    model.train()
-    for _ in range(epochs):
-        total, count = 0.0, 0
-        for x, y in loader:
-            opt.zero_grad()
-            loss = loss_fn(model(x), y) + lam * power_loss(model, column_power)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(x)
-            count += len(x)
-        history.append(total / max(count, 1))
-    model.eval()
-    return history
+    task_loss = loss_fn or nn.CrossEntropyLoss()
+    return finetune(model, loader, epochs, optimizer=opt,
+                    loss_fn=lambda out, y: task_loss(out, y) + lam * power_loss(model, column_power))

@@ -3,7 +3,8 @@
 multiplier used everywhere and retrained the same way (LUT gradient, same epochs and data).
 
     AXHW_PDK_ROOT=/work/shared/pdk python benchmarks/tram_mnist.py --library out/codesign_library \\
-        [--lambdas 0.25 0.5 1 2] [--epochs 2] [--finetune-epochs 1] [--train 2000]
+        [--lambdas 0.25 0.5 1 2] [--epochs 2] [--finetune-epochs 1] [--train 2000] [--columns 8]
+        [--theta-lr 0.05] [--skip-baselines]
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--finetune-epochs", type=int, default=1)
     ap.add_argument("--train", type=int, default=2000)
+    ap.add_argument("--columns", type=int, default=8, help="P")
+    ap.add_argument("--theta-lr", type=float, default=5e-2)
+    ap.add_argument("--skip-baselines", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(2)
     t0 = time.time()
@@ -43,19 +47,20 @@ def main() -> None:
     for lam in args.lambdas:
         t = time.time()
         torch.manual_seed(0)
-        r = run_tram(task.model, task.calibration, lam=lam, epochs=args.epochs,
-                     finetune_epochs=args.finetune_epochs, train=train, bits=lib.bits)
+        r = run_tram(task.model, task.calibration, lam=lam, columns=args.columns, epochs=args.epochs,
+                     finetune_epochs=args.finetune_epochs, train=train, bits=lib.bits,
+                     theta_lr=args.theta_lr)
         layers = {n: add_to_library(spec, lib) for n, spec in r.designs.items()}
         retrained = float_model_of(r.model, task.model)
         acc, _ = task.score(build_model(retrained, layers, lib, task.calibration))
         _, rel = ev.energy(layers)
-        rows.append({"method": "tram", "lambda": lam, "accuracy": acc, "energy_rel": rel,
+        rows.append({"method": "tram", "lambda": lam, "columns": args.columns, "accuracy": acc, "energy_rel": rel,
                      "power_model": r.power_model, "layers": layers,
                      "theta": {n: [round(float(v), 2) for v in th] for n, th in r.thetas.items()},
                      "mse_vs_rounding": {n: [round(m.mse, 1), round(m.rounded_mse, 1)] for n, m in r.mappings.items()},
                      "seconds": round(time.time() - t, 1)})
         print(json.dumps(rows[-1]), flush=True)
-    for name in lib.names(lib.bits, False):
+    for name in [] if args.skip_baselines else lib.names(lib.bits, False):
         if lib[name].family not in ("truncated", "perforated", "exact"):
             continue
         t = time.time()

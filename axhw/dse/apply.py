@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import AxhwError
+from .energy import unit_designs
 from .evaluate import build_model
 from .library import Library, LibraryDesign
 
@@ -47,8 +48,6 @@ def load_assignment(path: str | Path) -> tuple[dict, Library]:
             designs[name] = LibraryDesign(name, d.bits_a, d.signed, 0.0, d.family, p)
     lib = Library(designs, a["bits"], source=str(path))
     for layer, value in a["layers"].items():
-        from .energy import unit_designs  # noqa: PLC0415
-
         for d in unit_designs(value):
             if d not in designs:
                 raise AxhwError(f"assignment {path}: layer {layer} uses design {d!r}, which is not "
@@ -58,16 +57,24 @@ def load_assignment(path: str | Path) -> tuple[dict, Library]:
     return a, lib
 
 
+def with_weights(model: nn.Module, assignment: dict) -> nn.Module:
+    """`model`, or a copy with the assignment's tuned weights (``--tune``) loaded."""
+    if "weights" not in assignment:
+        return model
+    import copy  # noqa: PLC0415
+
+    model = copy.deepcopy(model)
+    try:
+        model.load_state_dict(torch.load(assignment["weights"], weights_only=True))
+    except (OSError, RuntimeError) as exc:
+        raise AxhwError(f"cannot load tuned weights {assignment['weights']}: "
+                        f"{str(exc).splitlines()[0]}") from None
+    return model
+
+
 def apply(model: nn.Module, path: str | Path, calibration) -> nn.Module:
     """A copy of `model` approximated as the assignment file says (tuned weights loaded first)."""
     a, lib = load_assignment(path)
-    if "weights" in a:
-        import copy  # noqa: PLC0415
-
-        model = copy.deepcopy(model)
-        try:
-            model.load_state_dict(torch.load(a["weights"], weights_only=True))
-        except (OSError, RuntimeError) as exc:
-            raise AxhwError(f"cannot load tuned weights {a['weights']}: {str(exc).splitlines()[0]}") from None
+    model = with_weights(model, a)
     calib = [b[0] if isinstance(b, (tuple, list)) else b for b in calibration]
     return build_model(model, a["layers"], lib, calib)

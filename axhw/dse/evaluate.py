@@ -17,7 +17,6 @@ import json
 import multiprocessing
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -29,7 +28,7 @@ from .energy import assignment_energy, count_macs, unit_designs
 from .library import Library
 from .task import Task
 
-CACHE_VERSION = "dse-eval-1"
+CACHE_VERSION = "dse-eval-2"  # bump when what a measurement returns changes
 
 
 def layer_bits(layers: dict, library: Library) -> dict[str, tuple[int, bool]]:
@@ -117,6 +116,7 @@ class Evaluator:
             h.update(v.detach().cpu().numpy().tobytes())
         for x, y in task.evaluation:
             h.update(x.numpy().tobytes())
+            h.update(y.numpy().tobytes())
         self.context = h.hexdigest()[:24]
         self.cache_dir = cache_root() / "dse" / "evals" / self.context
         self.out_exact = None
@@ -150,16 +150,23 @@ class Evaluator:
         return _digest([self.context, layers, shas, tune])
 
     def measure_now(self, layers: dict, tune: bool = False) -> dict:
-        """Score one assignment here, without caches: accuracy, output error vs the exact model."""
+        """Score one assignment here, without caches: accuracy, output error vs the exact model.
+        With `tune`, the ALWANN-tuned weights are kept only when their accuracy is not lower
+        (`tuned` says which was kept), so tuning never costs accuracy."""
         t0 = time.time()
-        acc, out = self.task.score(self.model(layers, tune))
+        acc, out = self.task.score(self.model(layers))
+        tuned = False
+        if tune:
+            acc_t, out_t = self.task.score(self.model(layers, tune=True))
+            if acc_t >= acc:
+                acc, out, tuned = acc_t, out_t, True
         err = None
         if self.out_exact is not None:
             ref = self.out_exact.abs().mean().clamp_min(1e-12)
             err = float((out - self.out_exact).abs().mean() / ref)
         pj, rel = self.energy(layers)
         return {"accuracy": acc, "output_error": err, "energy_pj": pj, "energy_rel": rel,
-                "seconds": time.time() - t0}
+                "tuned": tuned, "seconds": time.time() - t0}
 
     def _cached(self, key: str) -> dict | None:
         if key in self.memo:

@@ -1,7 +1,8 @@
 """`nsga2`: MAx-DNN (arXiv 2506.21371) / ALWANN — NSGA-II (pymoo) over (energy_rel ↓, accuracy ↑
 measured by emulation) at layer, filter or kernel granularity. A genome holds one candidate index
 per unit (layer / output channel / kernel); the first population holds every uniform assignment
-(the layer-level baseline points), the rest is random. Population x generations <= --evals."""
+(the layer-level baseline points), the rest is random. Population (24, or evals/2 when fewer)
+x generations <= --evals."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def nsga2(search: Search) -> None:
     from pymoo.optimize import minimize  # noqa: PLC0415
 
     evals = search.evals or DEFAULT_EVALS
-    pop = min(POP, evals)
+    pop = min(POP, max(4, evals // 2))  # at least two generations
     upper, decode, uniform = _codec(search)
     common = [d for d in search.library.names() if all(d in search.candidates(n) for n in search.layers)]
     first = [uniform(d) for d in common][:pop]
@@ -62,4 +63,4 @@ def nsga2(search: Search) -> None:
                       crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
                       mutation=PM(prob=1.0, eta=20, vtype=float, repair=RoundingRepair()),
                       eliminate_duplicates=True)
-    minimize(Assignments(), algorithm, ("n_eval", evals), seed=search.seed, verbose=False)
+    minimize(Assignments(), algorithm, ("n_gen", max(1, evals // pop)), seed=search.seed, verbose=False)

@@ -46,6 +46,9 @@ def search(task: Task | str, library: Library | str, outdir: str | Path, *, meth
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise AxhwError(f"-o {outdir}: exists and is not a directory")
+    if outdir.is_dir() and any(outdir.iterdir()) and not (outdir / "assignment.json").is_file():
+        raise AxhwError(f"-o {outdir}: a non-empty directory that is not an earlier search's output; "
+                        "choose a new or empty directory")
     ev = _context(task, library, pdk, bits, jobs, dask_scheduler, widths)
     s = Search(ev, granularity, budget, max_drop, evals, seed, tune, options=options or {})
     chosen = run_method(method, s)
@@ -101,7 +104,7 @@ def _write_outputs(s: Search, method: str, chosen: dict, tmp: Path, outdir: Path
 def evaluate_assignment(task: Task | str, assignment: str | Path, library: Library | str | None = None,
                         pdk: str | None = None) -> dict:
     """Re-measure an assignment file; energy fields need the library (else None)."""
-    from .apply import load_assignment  # noqa: PLC0415
+    from .apply import load_assignment, with_weights  # noqa: PLC0415
 
     a, own = load_assignment(assignment)
     t = load_task(task) if isinstance(task, str) else task
@@ -112,14 +115,7 @@ def evaluate_assignment(task: Task | str, assignment: str | Path, library: Libra
         lib.luts.update({d: own.lut(d) for d in own.designs})  # the tables the assignment names
     else:
         lib = own
-    if "weights" in a:
-        import copy  # noqa: PLC0415
-
-        t.model = copy.deepcopy(t.model)
-        try:
-            t.model.load_state_dict(torch.load(a["weights"], weights_only=True))
-        except (OSError, RuntimeError) as exc:
-            raise AxhwError(f"cannot load tuned weights {a['weights']}: {str(exc).splitlines()[0]}") from None
+    t.model = with_weights(t.model, a)
     ev = Evaluator(t, lib, progress=False)
     r = ev.measure_now(a["layers"])
     return {"accuracy": r["accuracy"], "energy_rel": r["energy_rel"], "energy_pj": r["energy_pj"],

@@ -8,7 +8,6 @@ best recorded one for the goal is chosen. Register more with :func:`register_met
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -144,7 +143,7 @@ class Search:
         results = self.evaluator.measure_many(configs, tune, desc=method)
         recs = []
         for i, (c, r) in enumerate(zip(configs, results)):
-            rec = {"method": method, "granularity": self.granularity, **r, "tuned": tune,
+            rec = {"method": method, "granularity": self.granularity, **r,
                    "estimated_dl": None if estimates is None else estimates[i], "layers": c}
             self.records.append(rec)
             recs.append(rec)
@@ -156,7 +155,3 @@ def run_method(name: str, search: Search) -> dict:
         raise AxhwError(f"--method {name!r}: choose one of {', '.join(sorted(METHODS))}")
     chosen = METHODS[name](search)
     return chosen if chosen is not None else search.best()
-
-
-def config_json(layers: dict) -> str:
-    return json.dumps(layers, sort_keys=True, separators=(",", ":"))

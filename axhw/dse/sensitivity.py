@@ -31,7 +31,6 @@ class Sensitivity:
         ref_lut = library.lut(library.require_reference())
         self.models = {}  # (bits, signed) -> model calibrated at that width (same clip values)
         self.ref = self._model(ref_lut.bits, ref_lut.signed, model)
-        self.ref_key = (ref_lut.bits, ref_lut.signed)
         self.float_model = model
         self.layers = approx_layers(self.ref)
         with torch.no_grad():

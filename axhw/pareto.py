@@ -27,3 +27,16 @@ def pareto(df, objectives: list[str], maximize: list[str] | tuple = ()):
     vals = np.column_stack([(-1.0 if c in maximize else 1.0) * df[c].astype(float).to_numpy()
                             for c in objectives]) if len(df) else np.zeros((0, len(objectives)))
     return df[pareto_mask(vals)]
+
+
+def hypervolume_2d(cost: np.ndarray, gain: np.ndarray, ref_cost: float, ref_gain: float) -> float:
+    """Area dominated by points (cost minimized, gain maximized) and bounded by the reference point
+    (ref_cost, ref_gain); points beyond the reference contribute nothing."""
+    pts = sorted((c, g) for c, g in zip(np.asarray(cost, float), np.asarray(gain, float))
+                 if c < ref_cost and g > ref_gain)
+    area, best = 0.0, ref_gain
+    for c, g in pts:  # by increasing cost: each improvement adds a slab out to ref_cost
+        if g > best:
+            area += (g - best) * (ref_cost - c)
+            best = g
+    return area

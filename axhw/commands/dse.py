@@ -23,8 +23,8 @@ def dse():
 @click.option("--library", required=True, type=click.Path(), help="`axhw sweep` table (.parquet/.csv or its directory).")
 @click.option("--pdk", default=None, help="PDK rows of the table to use (needed when it has several).")
 @click.option("--bits", type=int, default=8, show_default=True, help="Reference width (its exact design is the energy baseline).")
-@click.option("--method", required=True, help="ilp | nsga2 | greedy | random | uniform.")
-@click.option("--granularity", default="layer", show_default=True, help="layer | filter | kernel.")
+@click.option("--method", required=True, help="ilp | nsga2 | greedy | random | uniform | mcts | tram.")
+@click.option("--granularity", default="layer", show_default=True, help="layer | filter | kernel | expert (MoE experts).")
 @click.option("--budget", type=float, default=None, help="Energy budget relative to the exact multiplier everywhere.")
 @click.option("--max-drop", type=float, default=None, help="Accuracy floor: at most this many points below the exact-quantized model.")
 @click.option("--evals", type=int, default=None, help="Evaluation budget (random, nsga2).")
@@ -34,9 +34,14 @@ def dse():
 @click.option("-j", "--jobs", type=int, default=1, show_default=True, help="Evaluation worker processes.")
 @click.option("--dask-scheduler", default=None, metavar="ADDRESS", help="Evaluate on a Dask cluster.")
 @click.option("--no-verify", is_flag=True, help="Skip the RTL verification of the chosen designs.")
+@click.option("--lambda", "lambdas", type=float, multiple=True, help="mcts / tram: power weight λ (repeat for several; default mcts 0.5 1.5, tram 0.5).")
+@click.option("--c", "ucb_c", type=float, default=0.3, show_default=True, help="mcts: UCB exploration constant.")
+@click.option("--columns", type=int, default=8, show_default=True, help="tram: P, the low columns θ covers.")
+@click.option("--epochs", type=int, default=3, show_default=True, help="tram: phase-1 epochs (phase 3: --finetune-epochs).")
+@click.option("--finetune-epochs", type=int, default=2, show_default=True, help="tram: phase-3 LUT retraining epochs.")
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 def search(task, library, pdk, bits, method, granularity, budget, max_drop, evals, seed, tune, widths,
-           jobs, dask_scheduler, no_verify, outdir):
+           jobs, dask_scheduler, no_verify, lambdas, ucb_c, columns, epochs, finetune_epochs, outdir):
     """Search an assignment; the last stdout line is a JSON summary."""
     from ..dse import search as run  # noqa: PLC0415
     from ..dse.run import dumps  # noqa: PLC0415
@@ -51,9 +56,17 @@ def search(task, library, pdk, bits, method, granularity, budget, max_drop, eval
         width_list = None if widths is None else [int(w) for w in widths.split(",")]
     except ValueError:
         raise AxhwError(f"--widths {widths!r}: give comma-separated integers") from None
+    if any(lam < 0 for lam in lambdas):
+        raise AxhwError(f"--lambda {' '.join(map(str, lambdas))}: lambda must be >= 0")
+    from ..families.pruned import check_columns  # noqa: PLC0415
+
+    check_columns(columns, bits)
+    options = {"lambdas": list(lambdas), "c": ucb_c, "columns": columns, "epochs": epochs,
+               "finetune_epochs": finetune_epochs}
     summary = run(task, library, outdir, method=method, pdk=pdk, bits=bits, granularity=granularity,
                   budget=budget, max_drop=max_drop, evals=evals, seed=seed, tune=tune, jobs=jobs,
-                  dask_scheduler=dask_scheduler, widths=width_list, verify_hardware=not no_verify)
+                  dask_scheduler=dask_scheduler, widths=width_list, verify_hardware=not no_verify,
+                  options=options)
     click.echo(dumps(summary))
 
 

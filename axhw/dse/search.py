@@ -18,7 +18,7 @@ from ..errors import AxhwError
 from ..torch import candidate_layers
 from .evaluate import Evaluator
 
-GRANULARITIES = ("layer", "filter", "kernel")
+GRANULARITIES = ("layer", "filter", "kernel", "expert")
 METHODS: dict[str, Callable[["Search"], dict | None]] = {}
 EPS = 1e-9
 
@@ -43,6 +43,7 @@ class Search:
     records: list[dict] = field(default_factory=list)
     notes: dict = field(default_factory=dict)  # method-specific facts for the report / JSON
     cache: dict = field(default_factory=dict, repr=False)  # shared work between methods (sensitivity)
+    options: dict = field(default_factory=dict)  # method knobs (mcts/tram: lambdas, c, columns, ...)
 
     def __post_init__(self):
         if self.granularity not in GRANULARITIES:
@@ -60,6 +61,14 @@ class Search:
         self.model = self.evaluator.task.model
         self.kinds = candidate_layers(self.model)
         self.layers = [n for n in self.kinds if self.evaluator.macs.get(n, 0) > 0]
+        # units sharing one design: each layer, or (expert granularity) each MoE expert
+        self.units = {n: [n] for n in self.layers}
+        if self.granularity == "expert":
+            from .moe import expert_groups  # noqa: PLC0415
+
+            groups = expert_groups(self.model).items()
+            self.units = {u: [n for n in ls if n in self.layers] for u, ls in groups}
+            self.units = {u: ls for u, ls in self.units.items() if ls}
         if self.budget is not None:
             cheapest = self.evaluator.energy({n: self.candidates(n)[0] for n in self.layers})[1]
             if cheapest > self.budget + EPS:
@@ -78,7 +87,7 @@ class Search:
     def unit_shape(self, layer: str) -> tuple:
         """() one design per layer, (N,) per filter, (N, C) per kernel (Conv2d only)."""
         kind = self.kinds[layer]
-        if self.granularity == "layer" or kind == "matmul":
+        if self.granularity in ("layer", "expert") or kind == "matmul":
             return ()
         m = self.model.get_submodule(layer)
         out = m.out_features if isinstance(m, nn.Linear) else m.out_channels
@@ -95,6 +104,10 @@ class Search:
         if a.ndim == 1:
             return [names[int(i)] for i in a]
         return [[names[int(i)] for i in row] for row in a]
+
+    def expand(self, choice: dict) -> dict:
+        """{unit: design} -> {layer: design}."""
+        return {n: d for u, d in choice.items() for n in self.units[u]}
 
     def uniform(self, design: str) -> dict:
         return {n: design for n in self.layers}

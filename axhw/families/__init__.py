@@ -18,6 +18,7 @@ _REGISTRY: dict[str, str] = {
     "masked": "axhw.families.masked:MaskedMultiplier",
     "compressor": "axhw.families.compressor:CompressorMultiplier",
     "recursive": "axhw.families.recursive:RecursiveMultiplier",
+    "pruned": "axhw.families.pruned:PrunedMultiplier",
 }
 
 

@@ -133,12 +133,18 @@ def emit_product(nl: Netlist, m: BitMatrix, tree: str, out: str = "p") -> None:
     nl.comment(f"{tree} reduction of {sum(len(r) for r in m.rows)} partial-product bits, "
                f"constant 0x{m.const_mod():x}")
     r0, r1 = reduce_to_two_rows(nl, m, tree)
+    emit_final_adder(nl, r0, r1, out)
+
+
+def emit_final_adder(nl: Netlist, r0: list[str], r1: list[str], out: str = "p") -> None:
+    """Drive `out` with the sum of the two reduced rows: the netlist's structural final adder,
+    or a `+` left to the synthesizer (`synth`)."""
     if nl.final_adder != "synth":
         nl.comment(f"final carry-propagate adder: {nl.final_adder}")
         nl.assign_vector(out, adders.add(nl, nl.final_adder, r0, r1))
         return
     nl.comment("final carry-propagate adder (left to the synthesizer)")
-    w = m.width
+    w = len(r0)
     nl.body.append(f"  wire [{w - 1}:0] row_sum;")
     nl.body.append(f"  wire [{w - 1}:0] row_carry;")
     nl.assign_vector("row_sum", r0)

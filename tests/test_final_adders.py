@@ -75,7 +75,8 @@ def _family_zoo(adder: str) -> list[Multiplier]:
     """Every tree family at 8×8 with a non-trivial parameter, signed and unsigned."""
     approx = {"bam": {"h": 2, "v": 5}, "perforated": {"start": 1, "count": 2},
               "truncated": {"cut": 5, "correction": "constant"}, "masked": {"drop_columns": (3,)},
-              "rounded": {"mode": "rad", "k": 6}, "roup": {"perforate": 1, "round": 1}}
+              "rounded": {"mode": "rad", "k": 6}, "roup": {"perforate": 1, "round": 1},
+              "pruned": {"ties": "5"}}
     zoo = []
     for fam in TREE_FAMILIES:
         for signed in (False, True):

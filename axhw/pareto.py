@@ -29,14 +29,13 @@ def pareto(df, objectives: list[str], maximize: list[str] | tuple = ()):
     return df[pareto_mask(vals)]
 
 
-def hypervolume_2d(cost: np.ndarray, gain: np.ndarray, ref_cost: float, ref_gain: float) -> float:
+def hypervolume_2d(cost, gain, ref_cost: float, ref_gain: float) -> float:
     """Area dominated by points (cost minimized, gain maximized) and bounded by the reference point
-    (ref_cost, ref_gain); points beyond the reference contribute nothing."""
-    pts = sorted((c, g) for c, g in zip(np.asarray(cost, float), np.asarray(gain, float))
-                 if c < ref_cost and g > ref_gain)
-    area, best = 0.0, ref_gain
-    for c, g in pts:  # by increasing cost: each improvement adds a slab out to ref_cost
-        if g > best:
-            area += (g - best) * (ref_cost - c)
-            best = g
-    return area
+    (ref_cost, ref_gain); points beyond the reference contribute nothing (pymoo's HV)."""
+    from pymoo.indicators.hv import HV  # noqa: PLC0415 - only the DSE needs it
+
+    pts = np.column_stack([np.asarray(cost, float), -np.asarray(gain, float)])
+    pts = pts[(pts[:, 0] < ref_cost) & (-pts[:, 1] > ref_gain)]
+    if len(pts) == 0:
+        return 0.0
+    return float(HV(ref_point=np.array([ref_cost, -ref_gain]))(pts))

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import atomic_path, write_text
-from ..pareto import pareto_mask
+from ..pareto import hypervolume_2d, pareto_mask
 
 COLUMNS = ["method", "granularity", "energy_rel", "energy_pj", "accuracy", "output_error",
            "estimated_dl", "tuned", "on_front", "chosen", "config"]
@@ -33,13 +33,7 @@ def pareto_table(records: list[dict], chosen: dict | None = None):
 
 def hypervolume(energy_rel, accuracy, ref_accuracy: float = 0.0) -> float:
     """Hypervolume of (energy_rel ↓, accuracy ↑) points w.r.t. (energy_rel = 1, ref_accuracy)."""
-    from pymoo.indicators.hv import HV  # noqa: PLC0415
-
-    pts = np.column_stack([np.asarray(energy_rel, float), -np.asarray(accuracy, float)])
-    pts = pts[(pts[:, 0] < 1.0) & (-pts[:, 1] > ref_accuracy)]
-    if len(pts) == 0:
-        return 0.0
-    return float(HV(ref_point=np.array([1.0, -ref_accuracy]))(pts))
+    return hypervolume_2d(energy_rel, accuracy, 1.0, ref_accuracy)
 
 
 def write_png(df, path: Path, title: str) -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import AxhwError
 from .fileio import atomic_path, ensure_dir, write_text
-from .pareto import pareto_mask
+from .fronts import pareto_mask
 
 COSTS = [("power_mw", "power [mW]"), ("area_um2", "area [µm²]"), ("delay_ns", "delay [ns]"),
          ("energy_pj", "energy/op [pJ]")]

@@ -16,7 +16,7 @@ from axhw.dse.mcts import mcts_search
 from axhw.dse.tram_circuit import column_power, relative_power
 from axhw.errors import AxhwError
 from axhw.families import make
-from axhw.pareto import hypervolume_2d
+from axhw.fronts import hypervolume_2d
 
 CUTS = (0, 8, 9, 10, 11, 12)  # low columns removed: exact + 5 column-truncated multipliers
 

@@ -92,6 +92,8 @@ def test_report_png_and_html(sweep_dir):
 
 def test_pareto_api(sweep_dir):
     import axhw
+    import axhw.dse.report  # noqa: F401 - importing the modules behind it must not shadow it
+    import axhw.report  # noqa: F401
 
     _, _, out = sweep_dir
     df = pd.read_parquet(out / "results.parquet")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import AxhwError
-from ..pareto import pareto_mask
+from ..fronts import pareto_mask
 from .search import Search, register_method
 
 POLICIES = ("hardware", "uniform")

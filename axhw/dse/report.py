@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fileio import atomic_path, write_text
-from ..pareto import hypervolume_2d, pareto_mask
+from ..fronts import hypervolume_2d, pareto_mask
 
 COLUMNS = ["method", "granularity", "energy_rel", "energy_pj", "accuracy", "output_error",
            "estimated_dl", "tuned", "on_front", "chosen", "config"]

@@ -1,4 +1,4 @@
-"""Pareto fronts of sweep tables: ``axhw.pareto(df, objectives=["power_mw", "mred"])``."""
+"""Pareto fronts and hypervolumes: ``axhw.pareto(df, objectives=["power_mw", "mred"])``."""
 
 from __future__ import annotations
 

@@ -113,14 +113,17 @@ class Multiplier:
             check_range(name, v, MIN_BITS, self.max_bits)
         for f in self.family_fields():
             _check_type(f.name, getattr(self, f.name), f.type)
-        if self.is_tree_based():
+        if "tree" in {f.name for f in dataclasses.fields(self)}:
             check_choice("tree", self.tree, TREES)
+        if self.is_tree_based():
             check_choice("final_adder", self.final_adder, ADDERS)
         self.validate()
 
     @classmethod
     def is_tree_based(cls) -> bool:
-        return "tree" in {f.name for f in dataclasses.fields(cls)}
+        """Ends in a two-row sum whose carry-propagate adder is selectable (`final_adder`): every
+        family with a `tree`, and those that declare `final_adder` themselves (4:2 compressors)."""
+        return "final_adder" in {f.name for f in dataclasses.fields(cls)}
 
     # -- to be provided by families -------------------------------------------------------------
     def validate(self) -> None:

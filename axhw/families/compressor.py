@@ -32,7 +32,7 @@ from ..hdl.bitmatrix import BitMatrix
 from ..hdl.ops import ArrayOps, NetOps
 from ..hdl.pparray import operand_bits
 from ..hdl.trees import emit_product
-from .base import Multiplier, check, check_choice, param
+from .base import Multiplier, check, check_choice, final_adder_param, param
 from .cells import ApproxColumns, approx_cols_param
 
 COMPRESSORS = ("momeni1", "momeni2")
@@ -108,6 +108,7 @@ class CompressorMultiplier(ApproxColumns, Multiplier):
     compressor: str = param("momeni1", "approximate 4:2 compressor (Momeni et al. 2015 design 1 "
                             "or 2)", short="", range="|".join(COMPRESSORS), always=True)
     approx_cols: int | None = approx_cols_param("compressors")
+    final_adder: str = final_adder_param()
 
     family = "compressor"
     abbrev = "cmp42"

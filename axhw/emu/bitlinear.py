@@ -381,11 +381,18 @@ def bitlinear_conv2d(x, w, form: BitLinearForm, stride=1, padding=0, dilation=1,
         wB = torch.stack([c.index_select(0, wf).reshape(O, Cg, KH, KW) for c in t["B"]], 2)
         wB = wB.reshape(O, Cg * R * KH * KW)  # (o, c, r, ky, kx) like the unfolded rows
         kg, chunk = Cg * R * KH * KW, _chunk(form, eng)
-        for g in range(groups):
+        if groups > 1:  # one batched float64 product (exact: |partial sums| < 2^53) for all
+            # groups, not one GEMM per group: a batched attention product has hundreds of them
+            bchunk = _chunk(form, "fp64")
+            wg, cg = wB.view(groups, Og, kg), colsT.view(groups, kg, N * L)
+            for c0 in range(0, kg, bchunk):
+                c1 = min(c0 + bchunk, kg)
+                out.view(groups, Og, N * L).add_(
+                    torch.bmm(wg[:, :, c0:c1].double(), cg[:, c0:c1].double()).to(acc))
+        else:
             for c0 in range(0, kg, chunk):
                 c1 = min(c0 + chunk, kg)
-                out[g * Og:(g + 1) * Og] += _mm(wB[g * Og:(g + 1) * Og, c0:c1].contiguous(),
-                                                colsT[g * kg + c0:g * kg + c1], eng).to(acc)
+                out += _mm(wB[:, c0:c1].contiguous(), colsT[c0:c1], eng).to(acc)
     out = out.reshape(O, N, L).permute(1, 0, 2).contiguous()  # (N, O, L)
     if t["ua"] is not None:  # Σ over each window of U[x]: float64 is exact here (< 2^53)
         rows = unfold([t["ua"]], torch.float64).reshape(N, groups, K, L).sum(2)

@@ -129,16 +129,16 @@ class CachedRun:
 MIN_CLOCK_NS, MAX_CLOCK_NS = 0.001, 1e6  # ABC's delay target is whole picoseconds
 
 
-def check_clock(clock_ns: float) -> float:
+def check_clock(clock_ns: float, name: str = "--clock-ns") -> float:
     if not MIN_CLOCK_NS <= clock_ns < MAX_CLOCK_NS:  # also false for nan
-        raise AxhwError(f"--clock-ns {clock_ns:g}: expected a clock period from {MIN_CLOCK_NS:g} "
+        raise AxhwError(f"{name} {clock_ns:g}: expected a clock period from {MIN_CLOCK_NS:g} "
                         f"ns (1 ps) to below {MAX_CLOCK_NS:g} ns")
     return float(clock_ns)
 
 
-def check_activity_model(model: str) -> str:
+def check_activity_model(model: str, name: str = "--activity-model") -> str:
     if model not in ACTIVITY_MODELS:
-        raise AxhwError(f"--activity-model {model}: expected one of {', '.join(ACTIVITY_MODELS)}")
+        raise AxhwError(f"{name} {model!r}: expected one of {', '.join(ACTIVITY_MODELS)}")
     return model
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import glob
 import json
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,19 +204,18 @@ def spec_from_dict(raw: Any, base: Path = Path(".")) -> SweepSpec:
                 setattr(s, key, kind(raw[key]))
             except (TypeError, ValueError):
                 raise AxhwError(f"spec: {key}: expected {kind.__name__}, got {raw[key]!r}") from None
-    if not (math.isfinite(s.clock_ns) and s.clock_ns > 0):
-        raise AxhwError(f"spec: clock_ns: must be a positive number of ns, got {s.clock_ns!r}")
+    # the checks `axhw characterize` applies (numpy/numba only when parsing)
+    from ..characterize import check_activity_model, check_clock  # noqa: PLC0415
+
+    check_clock(s.clock_ns, "spec: clock_ns:")
     for key, least in (("vectors", 2), ("verify_samples", 1)):
         if getattr(s, key) < least:
             raise AxhwError(f"spec: {key}: must be at least {least}, got {getattr(s, key)}")
     s.activity = str(raw.get("activity", "uniform"))
     if s.activity != "uniform" and not Path(s.activity).is_absolute():
         s.activity = str(base / s.activity)
-    s.activity_model = str(raw.get("activity_model", s.activity_model))
-    from ..activity import ACTIVITY_MODELS  # noqa: PLC0415 - numpy/numba only when parsing
-    if s.activity_model not in ACTIVITY_MODELS:
-        raise AxhwError(f"spec: activity_model: {s.activity_model!r} is not one of "
-                        f"{', '.join(ACTIVITY_MODELS)}")
+    s.activity_model = check_activity_model(str(raw.get("activity_model", s.activity_model)),
+                                            "spec: activity_model:")
     s.verify = str(raw.get("verify", s.verify)).lower() if raw.get("verify") is not False else "off"
     if s.verify not in VERIFY_MODES:
         raise AxhwError(f"spec: verify: {s.verify!r} is not one of {', '.join(VERIFY_MODES)}")

@@ -41,12 +41,26 @@ def _pairs(df):
             if c in df and e in df and df[c].notna().any() and df[e].notna().any()]
 
 
-def pareto_png(ok, cost: str, cost_label: str, err: str, err_label: str, path: Path) -> Path:
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (no display here or in CI)."""
     import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
+    return plt
+
+
+def save_png(fig, path: Path) -> Path:
+    """Write the figure atomically (a killed run leaves no half-written PNG) and free it."""
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    pyplot().close(fig)
+    return path
+
+
+def pareto_png(ok, cost: str, cost_label: str, err: str, err_label: str, path: Path) -> Path:
+    plt = pyplot()
     pdks = sorted(ok["pdk"].dropna().unique()) if "pdk" in ok else [None]
     fig, axes = plt.subplots(1, len(pdks), figsize=(5.2 * len(pdks), 4.2), squeeze=False)
     for ax, pdk in zip(axes[0], pdks):
@@ -65,10 +79,7 @@ def pareto_png(ok, cost: str, cost_label: str, err: str, err_label: str, path: P
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def report_html(df, ok, outdir: Path) -> str:

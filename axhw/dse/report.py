@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import atomic_path, write_text
+from ..fileio import write_text
 from ..fronts import hypervolume_2d, pareto_mask
+from ..report import pyplot, save_png
 
 COLUMNS = ["method", "granularity", "energy_rel", "energy_pj", "accuracy", "output_error",
            "estimated_dl", "tuned", "on_front", "chosen", "config"]
@@ -37,12 +38,7 @@ def hypervolume(energy_rel, accuracy, ref_accuracy: float = 0.0) -> float:
 
 
 def write_png(df, path: Path, title: str) -> Path:
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.6))
     for (method, gran), g in df.groupby(["method", "granularity"], sort=False):
         ax.scatter(g["energy_rel"], g["accuracy"], s=16, alpha=0.6, label=f"{method} ({gran})")
     front = df[df["on_front"]].sort_values("energy_rel")
@@ -55,10 +51,7 @@ def write_png(df, path: Path, title: str) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def write_html(df, path: Path, title: str, summary: dict) -> Path:

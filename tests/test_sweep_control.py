@@ -13,6 +13,7 @@ import psutil
 import pytest
 
 from axhw.cli import main
+from axhw import parallel
 from axhw.sweep import run, spec_from_cli
 from conftest import AXHW
 
@@ -138,7 +139,7 @@ def test_configuration_errors_stop_before_any_work(tmp_path, capsys, flags, need
 
 def test_unreachable_dask_scheduler_writes_nothing(tmp_path, capsys, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr(run, "DASK_CONNECT_TIMEOUT", "2s")
+    monkeypatch.setattr(parallel, "DASK_CONNECT_TIMEOUT", "2s")
     line = one_line_error(capsys, ["sweep", "--type", "perforated", "--bits", "4", "--grid",
                                    "start=0..1", "--dask-scheduler", "tcp://127.0.0.1:9",
                                    "-o", tmp_path / "out"])

@@ -15,6 +15,7 @@ import copy
 import hashlib
 import json
 import multiprocessing
+import os
 import time
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from torch import nn
 
 from ..errors import AxhwError
 from ..fileio import cache_root, ensure_dir, write_json
+from ..parallel import dask_client, pool_worker_init
 from ..torch import approximate, candidate_layers
 from .energy import assignment_energy, count_macs, unit_designs
 from .library import Library
@@ -213,7 +215,7 @@ class Evaluator:
         elif parallel and self.jobs > 1:
             ctx = multiprocessing.get_context("spawn")
             with cf.ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_init_worker,
-                                        initargs=(self.recipe,)) as pool:
+                                        initargs=(os.getpid(), self.recipe)) as pool:
                 futs = {pool.submit(_worker_measure, c, tune): k for k, c in todo.items()}
                 for fut in cf.as_completed(futs):
                     yield futs[fut], fut.result()
@@ -222,14 +224,9 @@ class Evaluator:
                 yield k, self.measure_now(c, tune)
 
     def _run_dask(self, todo: dict[str, dict], tune: bool):
-        try:
-            from distributed import Client, as_completed  # noqa: PLC0415
-        except ImportError:
-            raise AxhwError("--dask-scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
-        try:
-            client = Client(self.dask_scheduler, timeout="20s")
-        except (OSError, TimeoutError) as exc:
-            raise AxhwError(f"cannot reach Dask scheduler {self.dask_scheduler}: {exc}") from None
+        client = dask_client(self.dask_scheduler)
+        from distributed import as_completed  # noqa: PLC0415 - importable: dask_client checked
+
         try:
             futs = {client.submit(_remote_measure, self.recipe, c, tune, pure=False): k
                     for k, c in todo.items()}
@@ -254,7 +251,8 @@ def _evaluator_for(recipe: Recipe) -> Evaluator:
     return _WORKER[key]
 
 
-def _init_worker(recipe: Recipe) -> None:
+def _init_worker(parent: int, recipe: Recipe) -> None:
+    pool_worker_init(parent)
     _evaluator_for(recipe)
 
 

@@ -27,13 +27,12 @@ import numpy as np
 from .. import __version__
 from ..errors import AxhwError
 from ..fileio import atomic_path, ensure_dir, sha256_text, write_json
-from ..tools import die_with_parent
+from ..parallel import dask_client, pool_worker_init
 from .points import Point, count_points, expand, make_spec
 from .spec import SweepSpec
 
 FLOW_VERSION = "sweep-3"  # 2: power from the simulated activity (characterize flow 3); 3: flow 4
 MAX_POINTS = 10_000  # a bigger SPEC needs --max-points (a typo like 0..1000000 is not a job)
-DASK_CONNECT_TIMEOUT = "10s"
 METRIC_KEYS = ("er", "mae", "wce", "mse", "rmse", "mre", "wcre", "nmed", "mred", "bias",
                "mean_error")
 PPA_KEYS = ("area_um2", "delay_ns", "power_mw", "dynamic_mw", "leakage_mw", "energy_pj", "cells",
@@ -237,15 +236,6 @@ def _plain(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _worker_init(parent: int) -> None:
-    """Pool worker set-up: die with the sweep (even after kill -9 of the parent alone, which
-    would otherwise leave the worker running under init); Ctrl-C is the parent's to handle."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent()
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
-
-
 def preflight(spec: SweepSpec) -> None:
     """What would fail every point, checked once before any work: PDK names and Liberty files,
     the activity file, the simulators verification needs."""
@@ -262,20 +252,6 @@ def preflight(spec: SweepSpec) -> None:
     sims = {"icarus" if spec.verify == "random" or w <= 16 else "verilator" for w in widths}
     for sim in sorted(sims):
         sim_env(sim)
-
-
-def _dask_client(address):
-    try:
-        from distributed import Client  # noqa: PLC0415
-    except ImportError:
-        raise AxhwError("--dask-scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
-    if not isinstance(address, str):  # an API caller's Cluster object
-        return Client(address)
-    try:
-        return Client(address, timeout=DASK_CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise AxhwError(f"cannot reach Dask scheduler {address}: {reason}") from None
 
 
 def _run_bounded(points, run_here, submit, wait, window: int, collect) -> None:
@@ -316,7 +292,7 @@ def run_sweep(spec: SweepSpec, outdir: Path | str, jobs: int | None = None,
         raise AxhwError(f"the sweep has {total:,} points, over the limit of {max_points:,}: "
                         "narrow the grid, or raise the limit with --max-points N")
     preflight(spec)
-    client = _dask_client(dask_scheduler) if dask_scheduler else None
+    client = dask_client(dask_scheduler) if dask_scheduler else None
     if on_start is not None:
         on_start(total)
     out = Path(outdir).resolve()
@@ -361,7 +337,7 @@ def run_sweep(spec: SweepSpec, outdir: Path | str, jobs: int | None = None,
                 for p in expand(spec):
                     collect(run_here(p))
             else:
-                pool = cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init,
+                pool = cf.ProcessPoolExecutor(max_workers=workers, initializer=pool_worker_init,
                                               initargs=(os.getpid(),),
                                               mp_context=multiprocessing.get_context("spawn"))
                 _run_bounded(expand(spec), run_here,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .design import Design
 from .errors import AxhwError
-from .fileio import cache_root, ensure_dir
+from .fileio import cache_root, ensure_dir, format_from_suffix
 from .netsim import GateNetlist, gate_flow, generic_netlist
 from .pdk import load_library
 from .synth import check_name, synthesize
@@ -56,19 +56,9 @@ _GATE_EXPR = {
 
 
 def format_for(output: str | None, fmt: str | None) -> str:
-    """The format from --format and the -o suffix; a contradiction is an error."""
-    suffix = Path(output).suffix.lower() if output else ""
-    implied = next((f for f, sfx in SUFFIXES.items() if suffix in sfx), None)
-    if fmt is None:
-        if implied is None:
-            raise AxhwError("give --format (c, python, blif or netlist)"
-                            + (f": the suffix of {output} does not say" if output else ""))
-        return implied
-    if fmt not in FORMATS:
-        raise AxhwError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    if implied is not None and implied != fmt:
-        raise AxhwError(f"-o {output}: a {suffix} file is {implied}, not {fmt}")
-    return fmt
+    """The format from --format and the -o suffix (see fileio.format_from_suffix)."""
+    suffix_format = {sfx: f for f, sfxs in SUFFIXES.items() for sfx in sfxs}
+    return format_from_suffix(output, fmt, FORMATS, suffix_format, "export")
 
 
 def export_text(design: Design, fmt: str, pdk: str | None = None,

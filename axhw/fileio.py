@@ -100,3 +100,24 @@ def cache_root() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "axhw"
     )
     return ensure_dir(Path(root))
+
+
+def format_from_suffix(path, fmt: str | None, formats, suffix_format: dict[str, str],
+                       what: str) -> str:
+    """An output's format: `fmt` if given, else the one the suffix of `path` names. A known
+    suffix that contradicts `fmt` is an error (CSV must not land in a .npy name); no `path`
+    (stdout) needs `fmt`."""
+    suffix = Path(path).suffix.lower() if path else ""
+    implied = suffix_format.get(suffix)
+    if fmt is None:
+        if implied is None:
+            source = f"from {path}" if path else "for stdout"
+            raise AxhwError(f"cannot tell the {what} format {source}: give --format "
+                            f"({', '.join(formats)})")
+        return implied
+    if fmt not in formats:
+        raise AxhwError(f"unknown format {fmt!r} for {what}: choose one of {', '.join(formats)}")
+    if implied is not None and implied != fmt:
+        raise AxhwError(f"--format {fmt} contradicts -o {path}: a {suffix} file is {implied}, "
+                        f"not {fmt}")
+    return fmt

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 
 from .design import Design
 from .errors import AxhwError, VerificationFailed
-from .fileio import atomic_path, cache_root, sha256_text, write_bytes, write_text
+from .fileio import atomic_path, cache_root, format_from_suffix, sha256_text, write_bytes, write_text
 from .golden import all_pairs, golden_lut, port_value, to_raw
 
 MAX_LUT_BITS = 16           # bits_a + bits_b: 65536 entries
@@ -98,20 +97,8 @@ def check_against_golden(design: Design, ports: np.ndarray) -> None:
 
 # -- file formats ----------------------------------------------------------------------------
 def format_for(path, fmt: str | None) -> str:
-    """The LUT format: `fmt` if given, else from the suffix of `path`; a known suffix that
-    contradicts `fmt` is an error (CSV must not land in a .npy name)."""
-    suffix = Path(path).suffix.lower()
-    if fmt:
-        if fmt not in FORMATS:
-            raise AxhwError(f"unknown LUT format {fmt!r}: choose one of {', '.join(FORMATS)}")
-        if SUFFIX_FORMAT.get(suffix, fmt) != fmt:
-            raise AxhwError(f"--format {fmt} contradicts the suffix of {path} ({suffix} is "
-                            f"{SUFFIX_FORMAT[suffix]}): change one of them")
-        return fmt
-    if suffix not in SUFFIX_FORMAT:
-        raise AxhwError(f"cannot tell the LUT format from {path}: give --format "
-                        f"({', '.join(FORMATS)})")
-    return SUFFIX_FORMAT[suffix]
+    """The LUT format from --format and the suffix of `path` (see fileio.format_from_suffix)."""
+    return format_from_suffix(path, fmt, FORMATS, SUFFIX_FORMAT, "LUT")
 
 
 def write_lut(design: Design, lut: np.ndarray, fmt: str, path) -> None:

@@ -66,3 +66,25 @@ def test_broken_rtl_is_caught(tmp_path):
     assert not result.ok and result.mismatches > 0
     m = result.first_mismatches[0]
     assert m["expected"] != m["got"]
+
+
+def test_verilator_build_is_keyed_by_the_cocotb_it_links(tmp_path, monkeypatch):
+    """A Verilator testbench links cocotb's libraries by RUNPATH; a build cached by another
+    environment (a deleted venv) failed to start with exit 127. The cache key must move with them."""
+    import subprocess
+
+    from axhw.sim import cocotb_run
+
+    spec = make("perforated", 3, start=0, count=1)
+    design = load_design(write_design(spec, tmp_path))
+    (result,) = verify_design(design, sim="verilator")
+    assert result.ok
+    built = [d for d in (cocotb_run.cache_root() / "sim" / "verilator").iterdir()
+             if (d / "dut.v").is_file() and (d / "dut.v").read_text() == design.verilog_path.read_text()]
+    assert built
+    dynamic = subprocess.run(["readelf", "-d", built[0] / "axhw_tb"], capture_output=True,
+                             text=True, check=True).stdout
+    assert cocotb_run.cocotb_libs() in dynamic
+    here = cocotb_run.build_dir("verilator", "tb", "dut")
+    monkeypatch.setattr(cocotb_run, "cocotb_libs", lambda: "/elsewhere/cocotb/libs")
+    assert cocotb_run.build_dir("verilator", "tb", "dut") != here

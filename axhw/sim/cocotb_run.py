@@ -1,7 +1,7 @@
 """Run the pair-sweep testbench under cocotb on Icarus or Verilator.
 
-Builds are cached by content hash (testbench + design Verilog + simulator version) under the axhw
-cache, with a file lock so parallel runs share one build. Vectors go in chunks of at most
+Builds are cached by content hash (testbench + design Verilog + simulator version + the cocotb
+install the binary links to) under the axhw cache, with a file lock so parallel runs share one build. Vectors go in chunks of at most
 ``CHUNK`` pairs per simulator run.
 """
 
@@ -97,12 +97,25 @@ def environ(env: dict[str, str]):
         os.environ.update(old)
 
 
-def build_testbench(sim: str, top: str, tb_text: str, dut_text: str, prefix: str = "") -> Path:
-    """Compile (or reuse) testbench `axhw_tb` + design for `sim`; return the build directory.
+def cocotb_libs() -> str:
+    """The cocotb library folder a Verilator build links to by RUNPATH. Part of the cache key: a
+    build made by another (since deleted) environment would fail to load its libraries (exit 127)."""
+    from cocotb_tools.config import libs_dir  # noqa: PLC0415
 
-    Cached by content hash under <cache>/sim/<sim>/<prefix><hash>, shared under a file lock."""
-    key = hashlib.sha256("\0".join([sim, sim_version(sim), tb_text, dut_text]).encode())
-    bdir = cache_root() / "sim" / sim / f"{prefix}{key.hexdigest()[:24]}"
+    return str(Path(libs_dir).resolve())
+
+
+def build_dir(sim: str, tb_text: str, dut_text: str, prefix: str = "") -> Path:
+    """<cache>/sim/<sim>/<prefix><hash of everything the build depends on>."""
+    key = hashlib.sha256("\0".join([sim, sim_version(sim), cocotb_libs(), tb_text, dut_text])
+                         .encode())
+    return cache_root() / "sim" / sim / f"{prefix}{key.hexdigest()[:24]}"
+
+
+def build_testbench(sim: str, top: str, tb_text: str, dut_text: str, prefix: str = "") -> Path:
+    """Compile (or reuse) testbench `axhw_tb` + design for `sim`; return the build directory,
+    shared under a file lock."""
+    bdir = build_dir(sim, tb_text, dut_text, prefix)
     marker = bdir / ".built"
     if marker.exists():
         return bdir

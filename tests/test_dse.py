@@ -50,6 +50,23 @@ def test_library_energy_and_reference(lib8):
     assert lib8.names()[0] != lib8.reference  # cheapest first
 
 
+def test_cached_evaluation_takes_the_library_energy_of_now(task, ev8):
+    """The evaluation cache is keyed by LUTs; a re-characterized library (new power, same LUT)
+    must move energy_rel, not be answered with the cached energy."""
+    import dataclasses
+
+    config = {n: "mul8u_bam_h0_v9" for n in ev8.macs}
+    before = ev8.measure(config)
+    lib = load_library(LIB, "nangate45", 8).restrict([8])
+    d = lib.designs["mul8u_bam_h0_v9"]
+    lib.designs["mul8u_bam_h0_v9"] = dataclasses.replace(d, energy_pj=2 * d.energy_pj)
+    again = Evaluator(task, lib, progress=False)
+    after = again.measure(config)
+    assert again.evaluations == 0  # answered from the cache
+    assert after["accuracy"] == before["accuracy"]
+    assert after["energy_rel"] == pytest.approx(2 * before["energy_rel"])
+
+
 def test_macs_counted_in_a_forward_pass(task):
     assert count_macs(task.model, task.calibration) == {"1": 64 * 64, "3": 64 * 32, "5": 32 * 10}
     from axhw.dse.builtins import TinyViT
@@ -90,18 +107,23 @@ def test_ilp_matches_brute_force():
 
 
 def test_ilp_budget_beats_random_and_uniform(ev8):
-    s = Search(ev8, budget=0.30, evals=10, seed=1)
+    """At a budget that bites (0.08: every single design that fits costs the MLP > 30 points when
+    used everywhere) the per-layer choice keeps >= 95 %; at 0.30 (issue 12's budget, where the
+    activity-based energies admit near-exact uniform designs) it keeps >= 95 % too."""
+    s = Search(ev8, budget=0.08, evals=10, seed=1)
     chosen = run_method("ilp", s)
-    assert chosen["energy_rel"] <= 0.30 + 1e-9
+    assert chosen["energy_rel"] <= 0.08 + 1e-9
     assert chosen["accuracy"] >= 95.0
     run_method("uniform", s)
     run_method("random", s)
-    uni = max(r["accuracy"] for r in s.records if r["method"] == "uniform" and r["energy_rel"] <= 0.30)
+    uni = max(r["accuracy"] for r in s.records if r["method"] == "uniform" and r["energy_rel"] <= 0.08)
     rnd = float(np.median([r["accuracy"] for r in s.records if r["method"] == "random"]))
-    assert all(r["energy_rel"] <= 0.30 + 1e-9 for r in s.records if r["method"] == "random")
-    assert chosen["accuracy"] >= uni and chosen["accuracy"] >= rnd
+    assert all(r["energy_rel"] <= 0.08 + 1e-9 for r in s.records if r["method"] == "random")
+    assert chosen["accuracy"] >= uni + 5 and chosen["accuracy"] >= rnd
     greedy = run_method("greedy", s)
-    assert greedy["energy_rel"] <= 0.30 + 1e-9
+    assert greedy["energy_rel"] <= 0.08 + 1e-9
+    loose = run_method("ilp", Search(ev8, budget=0.30))
+    assert loose["energy_rel"] <= 0.30 + 1e-9 and loose["accuracy"] >= 95.0
 
 
 def test_budget_input_moves_the_choice(ev8):
@@ -111,17 +133,20 @@ def test_budget_input_moves_the_choice(ev8):
 
 
 def test_broken_lut_is_caught_excluded_and_resolved(task, lib8):
+    """A near-free design with a constant offset the Taylor estimate underrates (+4000 on every
+    product): the ILP falls for it at 0.08, the measurement catches it and the re-solve is good."""
     lib = load_library(LIB, "nangate45", 8).restrict([8])
     ref = lib.lut(lib.reference)
     lib.add(LibraryDesign("broken", 8, False, 0.01, "broken", lut_path=LIB),
-            Lut(ref.table + 3000, False, "broken"))
-    s = Search(Evaluator(task, lib, progress=False), budget=0.25)
+            Lut(ref.table + 4000, False, "broken"))
+    s = Search(Evaluator(task, lib, progress=False), budget=0.08)
     chosen = run_method("ilp", s)
     rounds = s.notes["ilp_rounds"]
     assert "broken" in s.records[0]["layers"].values()  # the estimate fell for it
     assert any(e["design"] == "broken" for e in rounds[0]["excluded"])
     assert "broken" not in chosen["layers"].values()
-    assert chosen["accuracy"] >= 95.0 and chosen["accuracy"] > s.records[0]["accuracy"]
+    assert chosen["accuracy"] >= 95.0 and chosen["accuracy"] > s.records[0]["accuracy"] + 2
+    assert chosen["energy_rel"] <= 0.08 + 1e-9
 
 
 def test_mixed_precision_never_worse_than_8bit_only(task, ev8):

@@ -63,7 +63,8 @@ def _tables(search: Search, names: list[str]):
 def solve_measured(search: Search, budget: float, excluded: set, log: list,
                    names: list[str] | None = None) -> dict | None:
     """Solve, measure the chosen pairs, exclude disagreeing ones, re-solve; evaluate each solution.
-    When the exclusions leave nothing feasible, the best measured solution so far is returned."""
+    When the exclusions leave nothing feasible, the best measured solution so far is returned,
+    preferring one without an excluded pair."""
     s, cost, energy, total_ref, fixed = _tables(search, names or search.library.names())
     ref = search.library.reference
     solutions: list[dict] = []
@@ -87,7 +88,11 @@ def solve_measured(search: Search, budget: float, excluded: set, log: list,
         if not bad:
             return rec
         excluded |= {(l, d) for l, d, _, _ in bad}
-    return max(solutions, key=lambda r: r["accuracy"]) if solutions else None
+    # Nothing consistent left: the best measured solution that uses no excluded pair (a pair
+    # caught disagreeing may be a broken design), else the best measured one.
+    clean = [r for r in solutions if not any((u, r["layers"][search.units[u][0]]) in excluded
+                                             for u in search.units)]
+    return max(clean or solutions, key=lambda r: r["accuracy"]) if solutions else None
 
 
 @register_method("ilp")

@@ -59,38 +59,37 @@ def main():
     rho = spearmanr([sens.estimate(*p) for p in pairs], [sens.measured(*p) for p in pairs]).statistic
     print(f"\n| check | value |\n|---|---|\n| Spearman(Taylor estimate, measured single-layer ΔL), {len(pairs)} pairs | {rho:.3f} |")
 
-    ilp = run_method("ilp", s)
-    run_method("uniform", s)
-    run_method("random", s)
-    uni = [r for r in s.records if r["method"] == "uniform" and r["energy_rel"] <= 0.30 + 1e-9]
-    best_uni = max(uni, key=lambda r: r["accuracy"])
-    rnd = [r["accuracy"] for r in s.records if r["method"] == "random"]
-    print(f"| ilp @ budget 0.30: accuracy / energy_rel | {ilp['accuracy']:.2f} / {ilp['energy_rel']:.4f} |")
-    print(f"| best uniform within 0.30 ({best_uni['layers']['1']}) | {best_uni['accuracy']:.2f} / {best_uni['energy_rel']:.4f} |")
-    print(f"| random feasible (n={len(rnd)}): median / best | {np.median(rnd):.2f} / {max(rnd):.2f} |")
-    for b in (0.245, 0.26, 0.28):
-        sb = Search(ev, budget=b, evals=30, seed=0)
+    print("\n| budget | ilp: accuracy (energy_rel) | best uniform within budget | random feasible, n=100: median (best) | ilp − uniform | ilp − median random |\n|---|---|---|---|---|---|")
+    for b in (0.05, 0.06, 0.07, 0.08, 0.10, 0.12, 0.16, 0.20, 0.25, 0.30):
+        sb = Search(ev, budget=b, evals=100, seed=0)
         r = run_method("ilp", sb)
         run_method("uniform", sb)
         run_method("random", sb)
-        u = [x["accuracy"] for x in sb.records if x["method"] == "uniform" and x["energy_rel"] <= b + 1e-9]
+        u = [x for x in sb.records if x["method"] == "uniform" and x["energy_rel"] <= b + 1e-9]
+        bu = max(u, key=lambda x: x["accuracy"]) if u else None
         rr = [x["accuracy"] for x in sb.records if x["method"] == "random"]
-        print(f"| budget {b}: ilp / best uniform / median random | {r['accuracy']:.2f} / "
-              f"{max(u) if u else float('nan'):.2f} / {np.median(rr) if rr else float('nan'):.2f} |")
+        med = float(np.median(rr)) if rr else float("nan")
+        uacc = bu["accuracy"] if bu else float("nan")
+        print(f"| {b} | {r['accuracy']:.2f} ({r['energy_rel']:.3f}) | {uacc:.2f} "
+              f"({bu['layers']['1'] if bu else '-'}) | {med:.2f} ({max(rr) if rr else float('nan'):.2f}) | "
+              f"{r['accuracy'] - uacc:+.2f} | {r['accuracy'] - med:+.2f} |")
 
-    libb = load_library(table, "nangate45", 8).restrict([8])
-    ref = libb.lut(libb.reference)
-    libb.add(LibraryDesign("broken", 8, False, 0.01, "broken", lut_path=table), Lut(ref.table + 3000, False, "broken"))
-    sb = Search(Evaluator(task, libb, progress=False), budget=0.25)
-    r = run_method("ilp", sb)
-    first = sb.notes["ilp_rounds"][0]
-    print(f"| broken LUT (+3000, 0.01 pJ) @ 0.25: first solution {first['accuracy']:.2f} %, excluded "
-          f"{sb.notes['ilp_excluded']}, re-solved {r['accuracy']:.2f} % at {r['energy_rel']:.4f} |")
+    for off, b in ((4000, 0.08), (3000, 0.15)):
+        libb = load_library(table, "nangate45", 8).restrict([8])
+        ref = libb.lut(libb.reference)
+        libb.add(LibraryDesign("broken", 8, False, 0.01, "broken", lut_path=table), Lut(ref.table + off, False, "broken"))
+        sb = Search(Evaluator(task, libb, progress=False), budget=b)
+        r = run_method("ilp", sb)
+        rounds = [(round(x["accuracy"], 2), [e["layer"] + ":" + e["design"] for e in x["excluded"]])
+                  for x in sb.notes["ilp_rounds"]]
+        print(f"| broken LUT (exact +{off}, 0.01 pJ) @ {b}: rounds (accuracy, excluded) {rounds}; "
+              f"result {r['accuracy']:.2f} % at {r['energy_rel']:.4f}, broken used: {'broken' in r['layers'].values()} |")
 
     mixed = Evaluator(task, load_library(table, "nangate45", 8), progress=False)
-    for b in (0.15, 0.20, 0.25, 0.30):
+    cheapest8 = min(lib8.energy(n) for n in lib8.names()) / lib8.reference_energy
+    for b in (0.04, 0.08, 0.12, 0.20, 0.30):
         m = run_method("ilp", Search(mixed, budget=b))
-        if b < 0.2413:  # below the cheapest 8-bit-only point
+        if b < cheapest8:
             print(f"| mixed 4/6/8-bit ilp @ {b} (8-bit-only infeasible) | {m['accuracy']:.2f} ({m['energy_rel']:.3f}) |")
             continue
         e = run_method("ilp", Search(ev, budget=b))

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -157,7 +158,9 @@ def run_pairs(sim: str, top: str, verilog: Path, ports, bits_a: int, bits_b: int
     for start in range(0, len(index), depth):
         chunk = index[start:start + depth]
         summary = _run_chunk(sim, bdir, env, chunk, design_json)
-        outputs.append(np.load(summary.pop("_outputs_npy")))
+        npy = Path(summary.pop("_outputs_npy"))
+        outputs.append(np.load(npy))
+        shutil.rmtree(npy.parent, ignore_errors=True)  # a failed run keeps its folder (the log)
         total["checked"] += summary.get("checked", summary["count"])
         total["mismatches"] += summary.get("mismatches", 0)
         total["unknown_outputs"] += summary.get("unknown_outputs", 0)

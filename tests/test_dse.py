@@ -177,6 +177,17 @@ def test_nsga2_filter_level_runs_within_evals(ev8):
     assert isinstance(chosen["layers"]["1"], list) and len(chosen["layers"]["1"]) == 64
 
 
+def test_nsga2_filter_level_searches_layers_first_then_units(ev8):
+    """Two phases at filter level: the first half of the generations evaluate layer-level
+    assignments only (every filter of a layer shares its design), the second half mixes designs
+    inside a layer."""
+    s = Search(ev8, "filter", budget=0.5, evals=96, seed=0)
+    run_method("nsga2", s)
+    recs = [r for r in s.records if r["method"] == "nsga2"]
+    mixed = [any(len(set(v)) > 1 for v in r["layers"].values()) for r in recs]
+    assert not any(mixed[:48]) and any(mixed[48:])
+
+
 def test_cli_search_writes_outdir_and_apply_reproduces(tmp_path, task):
     out = tmp_path / "run"
     p = run_cli("dse", "search", "--task", TASK, "--library", LIB, "--pdk", "nangate45", "--method", "ilp",

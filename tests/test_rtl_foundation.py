@@ -84,7 +84,7 @@ def test_verilator_build_is_keyed_by_the_cocotb_it_links(tmp_path, monkeypatch):
     assert built
     dynamic = subprocess.run(["readelf", "-d", built[0] / "axhw_tb"], capture_output=True,
                              text=True, check=True).stdout
-    assert cocotb_run.cocotb_libs() in dynamic
+    assert cocotb_run.cocotb_libs().split()[0] in dynamic
     runs = set((built[0] / "runs").iterdir())
     assert verify_design(design, sim="verilator")[0].ok  # the cached build, run again
     assert set((built[0] / "runs").iterdir()) == runs  # a passed run leaves no folder behind

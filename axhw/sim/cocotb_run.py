@@ -99,11 +99,13 @@ def environ(env: dict[str, str]):
 
 
 def cocotb_libs() -> str:
-    """The cocotb library folder a Verilator build links to by RUNPATH. Part of the cache key: a
-    build made by another (since deleted) environment would fail to load its libraries (exit 127)."""
+    """The cocotb library folder a Verilator build links to by RUNPATH, and its version. Part of
+    the cache key: a build made by another (since deleted) environment would fail to load its
+    libraries (exit 127)."""
+    import cocotb  # noqa: PLC0415
     from cocotb_tools.config import libs_dir  # noqa: PLC0415
 
-    return str(Path(libs_dir).resolve())
+    return f"{Path(libs_dir).resolve()} cocotb {cocotb.__version__}"
 
 
 def build_dir(sim: str, tb_text: str, dut_text: str, prefix: str = "") -> Path:

@@ -41,7 +41,7 @@ Polynomial = dict  # Monomial -> coefficient in 0 .. modulus-1
 ALL_PAIRS_BITS = 20
 SPEC_SAMPLES = 100_000  # random pairs in that check past ALL_PAIRS_BITS
 # Rewriting stops (one-line error) when the polynomial grows past this many monomials.
-MAX_MONOMIALS = 2_000_000
+MAX_MONOMIALS = 200_000
 
 
 class NotApplicable(AxhwError):
@@ -154,13 +154,12 @@ def rewrite(netlist: netsim.GateNetlist, output: str, modulus: int,
         if net:
             rw.add(frozenset() if net == 1 else frozenset([net]), 1 << k)
     for n, cell in enumerate(reversed(netlist.cells)):
-        if n % 256 == 0:
-            if budget is not None:
-                budget.check(name)
-            if len(rw.poly) > MAX_MONOMIALS:
-                raise AxhwError(f"{name}: algebraic rewriting blew up ({len(rw.poly):,} monomials "
-                                f"after {n:,} of {len(netlist.cells):,} cells); use --engine sat "
-                                "or --method random")
+        if budget is not None:
+            budget.check(name)
+        if len(rw.poly) > MAX_MONOMIALS:
+            raise AxhwError(f"{name}: algebraic rewriting blew up ({len(rw.poly):,} monomials "
+                            f"after {n:,} of {len(netlist.cells):,} cells); use --engine sat "
+                            "or --method random")
         if cell.type == "$fa":
             abc = [cell.inputs[p] for p in "ABC"]
             carry, total = cell.outputs.get("X"), cell.outputs.get("Y")

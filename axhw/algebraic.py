@@ -206,7 +206,8 @@ def _golden_mod(spec, ops: Operands, X: np.ndarray, out_bits: int) -> np.ndarray
 
 def spec_polynomial(spec, ops: Operands) -> Polynomial:
     """The degree-≤2 multilinear polynomial through the golden model's values at the inputs with
-    at most two bits set (Möbius: c_i = f(e_i) - f(0), c_ij = f(e_i + e_j) - f(e_i) - f(e_j) + f(0))."""
+    at most two bits set (Möbius: c_i = f(e_i) - f(0),
+    c_ij = f(e_i + e_j) - f(e_i) - f(e_j) + f(0))."""
     n = len(ops.nets)
     modulus = 1 << spec.out_bits
     pairs = list(combinations(range(n), 2))

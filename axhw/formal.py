@@ -4,11 +4,12 @@ Two engines (``--engine``): ``sat`` (below) and ``algebraic`` (:mod:`axhw.algebr
 rewriting against the golden model's polynomial; it scales to 32×32). ``auto`` takes SAT up to
 SAT_MAX_INPUT_BITS input bits, where it is quick, and the algebraic engine above.
 
-SAT engine: the family's ``behavioural_verilog()`` states the golden model as plain Verilog (``*`` and all);
-Yosys builds a miter of the structural design and that reference (``miter -equiv``) and proves
-with its SAT solver that no input makes them differ (``sat -verify -prove trigger 0``). A proof
-covers all 2^(bits_a+bits_b) pairs at once; multipliers are hard for SAT, so the proof time grows
-steeply with the width (see docs/verification.md) and is bounded by a timeout.
+SAT engine: the family's ``behavioural_verilog()`` states the golden model as plain Verilog
+(``*`` and all); Yosys builds a miter of the structural design and that reference (``miter
+-equiv``) and proves with its SAT solver that no input makes them differ (``sat -verify -prove
+trigger 0``). A proof covers all 2^(bits_a+bits_b) pairs at once; multipliers are hard for SAT,
+so the proof time grows steeply with the width (see docs/verification.md) and is bounded by a
+timeout.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from conftest import assert_one_line_error
 
 from axhw import algebraic, netsim
 from axhw.design import load_design, write_design
-from axhw.errors import VerificationFailed
+from axhw.errors import ToolError, VerificationFailed
 from axhw.families import make
 from axhw.formal import choose_engine, prove_algebraic
 from axhw.verify import verify_design
@@ -62,6 +62,11 @@ def test_proves_wide_designs(tmp_path, family, bits, signed, params):
     assert f"mod 2^{2 * bits}" in r.detail
 
 
+def test_proves_unequal_widths(tmp_path):
+    r = _prove(_design(tmp_path, "exact", 12, 7, signed=True, encoding="booth"))
+    assert f"every pair ({1 << 19:,})" in r.detail
+
+
 def test_prefix_final_adder_at_32_bits_by_adder_substitution(tmp_path):
     d = _design(tmp_path, "exact", 32, final_adder="kogge_stone")
     seconds, detail = prove_algebraic(d, timeout=300)
@@ -82,7 +87,7 @@ def _counterexample(exc) -> dict[str, int]:
 
 
 def _rtl_at(design, a: int, b: int) -> int:
-    """The design's output at (a, b), simulated at gate level (netsim), as a signed/unsigned value."""
+    """The design's output at (a, b), simulated at gate level (netsim), read as its port value."""
     raw = lambda v, n: v & ((1 << n) - 1)  # noqa: E731
     index = np.array([(raw(a, design.bits_a) << design.bits_b) | raw(b, design.bits_b)],
                      dtype=np.uint64 if design.bits_a + design.bits_b > 62 else np.int64)
@@ -120,7 +125,8 @@ def test_broken_prefix_adder_design_fails(tmp_path):
     with pytest.raises(VerificationFailed) as exc:
         verify_design(d, method="formal", engine="algebraic")
     cex = _counterexample(exc)
-    assert cex["reference"] == cex["a"] * cex["b"] != cex["design"] == _rtl_at(d, cex["a"], cex["b"])
+    a, b = cex["a"], cex["b"]
+    assert cex["reference"] == a * b != cex["design"] == _rtl_at(d, a, b)
 
 
 def test_spec_polynomial_of_a_signed_product():
@@ -157,3 +163,9 @@ def test_engine_choice(tmp_path, cli):
     proc = cli("verify", wide.json_path, "--engine", "sat", "--method", "random")
     assert_one_line_error(proc)
     assert "--engine applies to --method formal only" in proc.stderr
+
+
+def test_timeout_stops_the_algebraic_engine(tmp_path):
+    d = _design(tmp_path, "exact", 8)
+    with pytest.raises(ToolError, match="did not finish within 0 s"):
+        verify_design(d, method="formal", engine="algebraic", timeout=1e-3)

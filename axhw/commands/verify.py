@@ -38,7 +38,9 @@ def result_dict(design, results) -> dict:
               help="Default: cocotb on every pair up to 2^16 pairs, exhaustive up to 2^32, "
                    "else random.")
 @click.option("--samples", default=100_000, show_default=True, help="Pairs for --method random.")
-@click.option("--seed", default=1, show_default=True, help="Seed for --method random.")
+@click.option("--seed", default=1, show_default=True,
+              help="Seed for --method random (and for the random pairs on which the algebraic "
+                   "proof checks its polynomial against the golden model).")
 @click.option("--timeout", default=None, type=click.FloatRange(min=1),
               help="Seconds allowed for --method formal (default 600).")
 @click.option("--engine", default=None, type=click.Choice(ENGINES),

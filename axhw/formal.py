@@ -156,7 +156,11 @@ def prove_algebraic(design: Design, timeout: float = DEFAULT_TIMEOUT_S,
         proof = algebraic.prove_netlist(twin, twin_v, twin.top, budget, seed)
         progress.step(f"{design.top}: final adder {adder} == rca twin (Yosys SAT miter)")
         budget.check(design.top)
-        sat_s = _sat_miter(design, twin_v, twin.top, work, budget.left())
+        try:
+            sat_s = _sat_miter(design, twin_v, twin.top, work, budget.left())
+        except ToolError:
+            budget.check(design.top)  # timed out: say so with the whole --timeout
+            raise
         shutil.rmtree(work, ignore_errors=True)
         twin_note = (f"; its ripple-carry twin {twin.top} proved by rewriting, and the design "
                      f"== that twin by SAT ({sat_s:.1f} s; final adder {adder})")

@@ -313,20 +313,33 @@ def _topological(cells: list[Cell], inputs: dict[str, list[int]], top: str) -> l
     return order
 
 
-def gate_flow(verilog: Path, top: str, optimize: bool) -> list[str]:
+# Techmap rule lowering the carry unit of '+' as a ripple chain (for adders=True).
+RIPPLE_LCU = Path(__file__).resolve().parent / "rtl_templates" / "ripple_lcu.v"  # package data
+
+
+def gate_flow(verilog: Path, top: str, optimize: bool, adders: bool = False) -> list[str]:
     """Yosys commands lowering `verilog` to simple gates (see :func:`generic_netlist`); the
     caller appends the write command (``write_json``, ``write_blif``)."""
     if optimize:
         lower = [f"synth -flatten -top {top}", "abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"]
+    elif adders:  # as below, '+' rippled, then full/half adders found and made $fa cells
+        lower = ["proc", "flatten", f"techmap -map +/techmap.v -map {yosys.quote(RIPPLE_LCU)}",
+                 "opt_clean -purge", "extract_fa"]
     else:  # semantics-preserving lowering only: every RTL operator becomes its gates
         lower = ["proc", "flatten", "techmap"]
     return [f"read_verilog -sv {yosys.quote(verilog)}", f"hierarchy -check -top {top}", *lower,
             "opt_clean -purge"]
 
 
-def generic_netlist(verilog: Path | str, top: str, optimize: bool = True) -> GateNetlist:
+def generic_netlist(verilog: Path | str, top: str, optimize: bool = True,
+                    adders: bool = False) -> GateNetlist:
     """Lower `verilog` to Yosys simple gates (cached by content) and parse it. `optimize`:
-    synth + abc (fewer gates); False: proc/flatten/techmap only (the RTL operators, bit-blasted)."""
+    synth + abc (fewer gates); False: proc/flatten/techmap only (the RTL operators, bit-blasted).
+    `adders` (with optimize=False): '+' lowered as a ripple-carry chain and full/half adders
+    extracted as Yosys ``$fa`` cells (outputs X = carry, Y = sum), for algebraic rewriting;
+    :func:`evaluate` does not know ``$fa``."""
+    if adders and optimize:
+        raise ValueError("generic_netlist: adders=True needs optimize=False")
     verilog = Path(verilog)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", top):
         raise AxhwError(f"invalid top module name {top!r}")
@@ -334,7 +347,8 @@ def generic_netlist(verilog: Path | str, top: str, optimize: bool = True) -> Gat
         text = verilog.read_text()
     except OSError as exc:
         raise AxhwError(f"cannot read Verilog {verilog}: {exc.strerror or exc}") from None
-    key = sha256_text("\0".join([FLOW_VERSION, str(optimize), top, text]))[:24]
+    flow = f"{optimize}+adders" if adders else str(optimize)
+    key = sha256_text("\0".join([FLOW_VERSION, flow, top, text]))[:24]
     cdir = ensure_dir(cache_root() / "netsim")
     cached = cdir / f"{key}.json"
     if not cached.is_file():
@@ -342,7 +356,8 @@ def generic_netlist(verilog: Path | str, top: str, optimize: bool = True) -> Gat
         src = work / "design.v"
         src.write_text(text)
         out = work / "netlist.json"
-        yosys.run_script(gate_flow(src, top, optimize) + [f"write_json {yosys.quote(out)}"],
+        yosys.run_script(gate_flow(src, top, optimize, adders)
+                         + [f"write_json {yosys.quote(out)}"],
                          work / "yosys.log")
         write_text(cached, out.read_text())
         shutil.rmtree(work, ignore_errors=True)

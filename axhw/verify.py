@@ -62,7 +62,8 @@ def expand_sims(sim: str) -> list[str]:
 
 def verify_design(design: Design, sim: str = "both", method: str | None = None,
                   samples: int = 100_000, seed: int = 1,
-                  timeout: float | None = None) -> list[VerifyResult]:
+                  timeout: float | None = None,
+                  engine: str | None = None) -> list[VerifyResult]:
     if design.family == "systolic":  # arrays have their own cocotb test (axhw.systolic.verify)
         from .systolic.verify import verify_array  # noqa: PLC0415
 
@@ -81,10 +82,11 @@ def verify_design(design: Design, sim: str = "both", method: str | None = None,
                         "--method random (or formal)")
     module, fn = METHODS[method].split(":")
     extra = {}
-    if timeout is not None:  # only the formal proof has a time limit
-        if method != "formal":
-            raise AxhwError("--timeout applies to --method formal only")
-        extra["timeout"] = timeout
+    for flag, value in (("timeout", timeout), ("engine", engine)):
+        if value is not None:  # only the formal proof has a time limit and engines
+            if method != "formal":
+                raise AxhwError(f"--{flag} applies to --method formal only")
+            extra[flag] = value
     return getattr(importlib.import_module(module), fn)(design, expand_sims(sim), samples, seed,
                                                         **extra)
 

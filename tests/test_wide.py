@@ -1,6 +1,6 @@
 """Operands past 16 bits (to 32) for exact, truncated, bam, perforated and masked: 64-bit words in
 the golden helpers, RTL == golden on random pairs, sampled metrics with confidence intervals,
-random verification in a simulator, and a formal proof that stops at its timeout."""
+random verification in a simulator, and a SAT formal proof that stops at its timeout."""
 
 from __future__ import annotations
 
@@ -84,9 +84,11 @@ def test_metrics_cli_prints_sample_size_and_intervals(tmp_path, cli):
     assert_one_line_error(cli("metrics", path, "--samples", "1"))
 
 
-def test_formal_at_32_bits_stops_at_its_timeout(tmp_path, cli):
+def test_sat_formal_at_32_bits_stops_at_its_timeout(tmp_path, cli):
+    """The SAT engine cannot prove a 32x32 multiplier (the algebraic one can:
+    tests/test_formal_algebraic.py); it stops at --timeout with one line."""
     path = write_design(make("exact", 32), tmp_path)
-    proc = cli("verify", path, "--method", "formal", "--timeout", "3")
+    proc = cli("verify", path, "--method", "formal", "--engine", "sat", "--timeout", "3")
     assert_one_line_error(proc)
     assert "did not finish within 3 s" in proc.stderr
 

@@ -9,6 +9,7 @@ import click
 
 from ..design import load_design
 from ..errors import VerificationFailed
+from ..formal import ENGINES
 from ..verify import METHODS, verify_design
 
 
@@ -37,19 +38,25 @@ def result_dict(design, results) -> dict:
               help="Default: cocotb on every pair up to 2^16 pairs, exhaustive up to 2^32, "
                    "else random.")
 @click.option("--samples", default=100_000, show_default=True, help="Pairs for --method random.")
-@click.option("--seed", default=1, show_default=True, help="Seed for --method random.")
+@click.option("--seed", default=1, show_default=True,
+              help="Seed for --method random (and for the random pairs on which the algebraic "
+                   "proof checks its polynomial against the golden model).")
 @click.option("--timeout", default=None, type=click.FloatRange(min=1),
               help="Seconds allowed for --method formal (default 600).")
+@click.option("--engine", default=None, type=click.Choice(ENGINES),
+              help="Proof engine of --method formal: sat (Yosys miter), algebraic (backward "
+                   "rewriting against the golden model's polynomial, to 32x32), auto (default: "
+                   "sat up to 12 input bits, else algebraic).")
 @click.option("--allow-edited", is_flag=True,
               help="Verify a Verilog file edited since `axhw gen` wrote it (its verilog_sha256 no "
                    "longer matches) against the JSON's golden model.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the result as one line of JSON (the only line on stdout).")
-def verify(design_json, sim, method, samples, seed, timeout, allow_edited, as_json):
+def verify(design_json, sim, method, samples, seed, timeout, engine, allow_edited, as_json):
     """Check the design's RTL against its golden model; exit 0 only if everything matches."""
     design = load_design(design_json, allow_edited=allow_edited)
     results = verify_design(design, sim=sim, method=method, samples=samples, seed=seed,
-                            timeout=timeout)
+                            timeout=timeout, engine=engine)
     if as_json:
         click.echo(json.dumps(result_dict(design, results)))
     else:

@@ -34,7 +34,8 @@ SKIP = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "_
                               ".pytest_cache", ".hypothesis", ".axhw-cache", "sim_build", "out",
                               ".whl", ".gl")
 RUNTIME_DATA = ["axhw/flows/synth.ys.tmpl", "axhw/flows/sta.tcl.tmpl",
-                "axhw/rtl_templates/pair_sweep_tb.v", "axhw/pdks/README.md",
+                "axhw/rtl_templates/pair_sweep_tb.v", "axhw/rtl_templates/ripple_lcu.v",
+                "axhw/pdks/README.md",
                 "axhw/pdks/nangate45/nangate45_typ.lib.gz", "axhw/pdks/sky130hd/sky130hd_tt.lib.gz",
                 *(f"axhw/pdks/{p}/LICENSE" for p in ("asap7", "nangate45", "sky130hd"))]
 
@@ -104,6 +105,11 @@ def test_pipeline_outside_the_checkout(installed):
                   "-p", "count=1", "-o", "d").stdout.splitlines()[-1]
     verify = axhw(installed, "verify", design, "--sim", "both").stdout
     assert verify.count("PASS") == 2 and "icarus" in verify and "verilator" in verify
+    # the algebraic proof needs the ripple techmap shipped in rtl_templates/
+    wide = axhw(installed, "gen", "--type", "exact", "--bits", "16", "-p", "final_adder=kogge_stone",
+                "-o", "d").stdout.splitlines()[-1]
+    proof = axhw(installed, "verify", wide, "--method", "formal", "--engine", "algebraic").stdout
+    assert "PASS" in proof and "algebraic" in proof
     axhw(installed, "lut", design, "--format", "npy", "-o", "lut.npy")
     np.testing.assert_array_equal(np.load(work / "lut.npy"), product_lut(spec))
     metrics = json.loads(axhw(installed, "metrics", design, "--json").stdout)

@@ -30,6 +30,9 @@ from .energy import assignment_energy, count_macs, unit_designs
 from .library import Library
 from .task import Task
 
+# The evaluation cache holds what the LUTs determine (accuracy, output error), not the energy: it
+# comes from the library on every read, so a re-characterized table is not answered with old power.
+ENERGY_KEYS = ("energy_pj", "energy_rel")
 CACHE_VERSION = "dse-eval-2"  # bump when what a measurement returns changes
 
 
@@ -199,6 +202,7 @@ class Evaluator:
 
                 bar = tqdm(total=len(todo), desc=desc, unit="eval", dynamic_ncols=True, disable=None)
             for key, result in self._run(todo, tune):
+                result = {k: v for k, v in result.items() if k not in ENERGY_KEYS}
                 self.memo[key] = result
                 write_json(self.cache_dir / f"{key}.json", result)
                 self.evaluations += 1
@@ -206,9 +210,7 @@ class Evaluator:
                     bar.update(1)
             if bar is not None:
                 bar.close()
-        # The cache holds what the LUTs determine (accuracy, output error); the energy comes from
-        # the library now: a re-characterized table must not be answered with its old power.
-        return [dict(self.memo[k], **dict(zip(("energy_pj", "energy_rel"), self.energy(c))))
+        return [dict(self.memo[k], **dict(zip(ENERGY_KEYS, self.energy(c))))
                 for k, c in zip(keys, configs)]
 
     def _run(self, todo: dict[str, dict], tune: bool):

@@ -2,8 +2,8 @@
 measured by emulation) at layer, filter or kernel granularity. A genome holds one candidate index
 per unit (layer / output channel / kernel); the first population holds uniform assignments spread
 over the library and random layer-level assignments. At filter / kernel level the first half of
-the generations search the layer-level subspace, the rest refine unit by unit. Population (24, or evals/2 when fewer)
-x generations <= --evals."""
+the generations search the layer-level subspace, the rest refine unit by unit. Population (24,
+or evals/2 when fewer) x generations <= --evals."""
 
 from __future__ import annotations
 
@@ -16,31 +16,23 @@ POP = 24
 
 
 def _codec(search: Search):
+    """(upper bound of every gene, genome -> assignment, (lo, hi) gene range of every layer,
+    one gene per layer -> genome with that gene on all of the layer's units)."""
     shapes = {n: search.unit_shape(n) for n in search.layers}
-    sizes = {n: int(np.prod(s)) if s else 1 for n, s in shapes.items()}
-    upper = np.concatenate([np.full(sizes[n], len(search.candidates(n)) - 1) for n in search.layers])
+    sizes = [int(np.prod(shapes[n])) if shapes[n] else 1 for n in search.layers]
+    ends = np.cumsum(sizes)
+    bounds = [(int(e - k), int(e)) for e, k in zip(ends, sizes)]
+
+    def broadcast(genes) -> np.ndarray:
+        return np.concatenate([np.full(k, g) for g, k in zip(np.round(genes).astype(int), sizes)])
 
     def decode(x) -> dict:
-        out, i = {}, 0
-        for n in search.layers:
-            genes = np.asarray(x[i:i + sizes[n]]).round().astype(int)
-            i += sizes[n]
-            out[n] = search.value(n, genes.reshape(shapes[n]) if shapes[n] else genes[0])
-        return out
+        return {n: search.value(n, np.asarray(x[lo:hi]).round().astype(int).reshape(shapes[n])
+                                if shapes[n] else int(round(x[lo])))
+                for n, (lo, hi) in zip(search.layers, bounds)}
 
-    def uniform(design: str) -> np.ndarray:
-        return np.concatenate([np.full(sizes[n], search.candidates(n).index(design))
-                               for n in search.layers])
-
-    def per_layer(rng) -> np.ndarray:
-        """A random layer-level assignment: one design per layer, shared by all its units."""
-        return np.concatenate([np.full(sizes[n], rng.integers(len(search.candidates(n))))
-                               for n in search.layers])
-    bounds, i = [], 0
-    for n in search.layers:
-        bounds.append((i, i + sizes[n]))
-        i += sizes[n]
-    return upper, decode, uniform, per_layer, bounds
+    upper = broadcast([len(search.candidates(n)) - 1 for n in search.layers])
+    return upper, decode, bounds, broadcast
 
 
 def layer_moves(bounds, upper, rng, X: np.ndarray, prob: float = 0.5) -> np.ndarray:
@@ -96,14 +88,15 @@ def _minimize(search: Search, upper: np.ndarray, decode, first: list, n_gen: int
 def nsga2(search: Search) -> None:
     evals = search.evals or DEFAULT_EVALS
     pop = min(POP, max(4, evals // 2))  # at least two generations
-    upper, decode, uniform, per_layer, bounds = _codec(search)
+    upper, decode, bounds, broadcast = _codec(search)
     common = [d for d in search.library.names() if all(d in search.candidates(n) for n in search.layers)]
-    # Half uniform assignments (spread over the library's energy range), half random layer-level
-    # ones: a genome drawn per filter/kernel averages every layer out to a middling design.
+    # The first population, one gene per layer: half uniform assignments (spread over the
+    # library's energy range), half random layer-level ones. A genome drawn per filter/kernel
+    # would average every layer out to a middling design.
     pick = np.unique(np.linspace(0, len(common) - 1, num=min(len(common), pop // 2)).round().astype(int))
-    first = [uniform(common[i]) for i in pick]
+    first = [[search.candidates(n).index(common[i]) for n in search.layers] for i in pick]
     while len(first) < pop:
-        first.append(per_layer(search.rng))
+        first.append([search.rng.integers(len(search.candidates(n))) for n in search.layers])
     generations = max(1, evals // pop)
     if not any(hi - lo > 1 for lo, hi in bounds):
         _minimize(search, upper, decode, first, generations, pop)
@@ -112,13 +105,8 @@ def nsga2(search: Search) -> None:
     # gene per layer, broadcast to its units), the rest refine its final population unit by unit.
     # The unit space is too large for a few hundred evaluations to find the steep low-energy part
     # of the front from scratch (measured: benchmarks/dse_digits.py, RESULTS.md).
-    starts = np.array([lo for lo, _ in bounds])
-
-    def broadcast(x) -> np.ndarray:
-        return np.concatenate([np.full(hi - lo, g) for g, (lo, hi) in zip(np.round(x).astype(int), bounds)])
-
     coarse = max(1, generations // 2)
-    last = _minimize(search, upper[starts], lambda x: decode(broadcast(x)),
-                     [f[starts] for f in first], coarse, pop)
+    last = _minimize(search, upper[[lo for lo, _ in bounds]], lambda x: decode(broadcast(x)),
+                     first, coarse, pop)
     if generations > coarse:
         _minimize(search, upper, decode, [broadcast(x) for x in last], generations - coarse, pop, bounds)

@@ -1,11 +1,13 @@
 """Other model formats of a design, all derived from its gate-level netlist (so external Verilog
 works as well as axhw designs).
 
-``export_text(design, fmt, pdk=None, pdk_root=None) -> str``
+``export_text(design, fmt, pdk=None, pdk_root=None, name=None, ppa=None) -> str``
     ``c``: an EvoApproxLib-style C function ``uint16_t mul8u_XXX(uint8_t A, uint8_t B)`` (signed
-    designs: ``int16_t mul8s_XXX(int8_t A, int8_t B)``) computing the product bit by bit, one
-    statement per gate of the Yosys netlist (:func:`axhw.netsim.generic_netlist`); it returns the
-    output port's value (two's complement when the design is signed).
+    designs: ``int16_t mul8s_XXX(int8_t A, int8_t B)``; ``name`` renames it) computing the product
+    bit by bit, one statement per gate of the Yosys netlist (:func:`axhw.netsim.generic_netlist`);
+    it returns the output port's value (two's complement when the design is signed). Its header
+    has EvoApproxLib's ``// MAE% = ...`` .. ``// MSE = ...`` lines (exhaustive metrics) and, given
+    ``ppa`` (an ``axhw characterize`` result of the design), ``// <PDK>_PWR/AREA/DELAY`` lines.
     ``python``: the same as a pure-Python function (no imports) returning the port value.
     ``blif``: Yosys ``write_blif`` of the same gate-level netlist (``.names`` logic functions).
     ``netlist``: the mapped gate-level Verilog of a cell library (``pdk``), from the synthesis flow
@@ -17,6 +19,8 @@ The port value is the product at scale ``<< out_shift`` (fixed-width designs), a
 from __future__ import annotations
 
 import contextlib
+import keyword
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -62,7 +66,14 @@ def format_for(output: str | None, fmt: str | None) -> str:
 
 
 def export_text(design: Design, fmt: str, pdk: str | None = None,
-                pdk_root: str | None = None) -> str:
+                pdk_root: str | None = None, name: str | None = None,
+                ppa: dict | None = None) -> str:
+    """`design` in `fmt`; `name` names the C/Python function (default: the module), `ppa` (the
+    result of `axhw characterize` of this design) adds its PPA lines to the C header."""
+    if name is not None and fmt not in ("c", "python"):
+        raise AxhwError(f"--name applies to --format c or python only, not {fmt}")
+    if ppa is not None and fmt != "c":
+        raise AxhwError(f"--ppa applies to --format c only, not {fmt}")
     if design.family == "systolic":
         raise AxhwError(f"{design.top} is a systolic array: export its multipliers instead")
     if fmt == "netlist":
@@ -73,8 +84,11 @@ def export_text(design: Design, fmt: str, pdk: str | None = None,
         return blif(design)
     if fmt not in ("c", "python"):
         raise AxhwError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    name = check_function_name(name) if name is not None else function_name(design.top)
     nl = generic_netlist(design.verilog_path, design.top)
-    return c_model(design, nl) if fmt == "c" else python_model(design, nl)
+    if fmt == "python":
+        return python_model(design, nl, name)
+    return c_model(design, nl, name, evoapprox_header(design, ppa))
 
 
 # -- C and Python from the gates ----------------------------------------------------------------
@@ -114,21 +128,78 @@ def function_name(top: str) -> str:
     return top.replace("$", "_")
 
 
+def check_function_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or keyword.iskeyword(name):
+        raise AxhwError(f"--name {name!r} is not a C/Python identifier")
+    return name
+
+
+# -- EvoApproxLib's header lines ("// MAE% = 0.00095 %" ... "// PDK45_DELAY = 1.42 ns"), which its
+# Cython wrapper generator reads. Percentages are of 2^(bits_a+bits_b), as EvoApproxLib's.
+def _evo_number(value: float) -> str:
+    """As EvoApproxLib prints them: 6.0, 0.62 (two significant digits below 10), 87, 645336
+    (whole numbers), 15608.397e3 (from 10^6: five integer digits and an exponent)."""
+    if value >= 1e6:
+        exponent = len(str(int(value))) - 5
+        mantissa = f"{value / 10 ** exponent:.3f}".rstrip("0").rstrip(".")
+        return f"{mantissa}e{exponent}"
+    if value >= 10:
+        return f"{value:.0f}"
+    text = f"{value:.2g}"
+    return text if "." in text or "e" in text or value == 0 else text + ".0"
+
+
+def _evo_percent(value: float) -> str:
+    """Two decimals from 0.1 % up (28.57), else two significant digits (0.00095)."""
+    return f"{value:.2f}" if value >= 0.1 or value == 0 else f"{value:.2g}"
+
+
+def evoapprox_metric_lines(m: dict, bits_a: int, bits_b: int) -> list[str]:
+    """EvoApproxLib's eight metric lines from axhw's metrics dict (fractions)."""
+    full = 100 / (1 << (bits_a + bits_b))
+    pct = {"MAE%": m["mae"] * full, "WCE%": m["wce"] * full, "WCRE%": 100 * (m["wcre"] or 0),
+           "EP%": 100 * m["er"], "MRE%": 100 * (m["mre"] or 0)}
+    return [f"// MAE% = {_evo_percent(pct['MAE%'])} %", f"// MAE = {_evo_number(m['mae'])} ",
+            f"// WCE% = {_evo_percent(pct['WCE%'])} %", f"// WCE = {_evo_number(m['wce'])} ",
+            f"// WCRE% = {_evo_percent(pct['WCRE%'])} %", f"// EP% = {_evo_percent(pct['EP%'])} %",
+            f"// MRE% = {_evo_percent(pct['MRE%'])} %", f"// MSE = {_evo_number(m['mse'])} "]
+
+
+def evoapprox_ppa_lines(ppa: dict) -> list[str]:
+    """``// <PDK>_PWR/AREA/DELAY`` lines of an `axhw characterize` result, named for its PDK."""
+    tag = "".join(c if c.isalnum() else "_" for c in str(ppa["pdk"]).upper())
+    return [f"// {tag}_PWR = {ppa['power_mw']:.3g} mW", f"// {tag}_AREA = {ppa['area_um2']:.1f} um2",
+            f"// {tag}_DELAY = {ppa['delay_ns']:.2f} ns"]
+
+
+def evoapprox_header(design: Design, ppa: dict | None = None) -> list[str]:
+    from .metrics import design_metrics  # noqa: PLC0415 - numba only when needed
+
+    if ppa is not None:
+        missing = [k for k in ("design", "pdk", "power_mw", "area_um2", "delay_ns") if k not in ppa]
+        if missing:
+            raise AxhwError(f"--ppa: not an `axhw characterize` result (no {', '.join(missing)})")
+        if ppa["design"] != design.top:
+            raise AxhwError(f"--ppa characterizes {ppa['design']}, not {design.top}")
+    lines = evoapprox_metric_lines(design_metrics(design), design.bits_a, design.bits_b)
+    return lines + (evoapprox_ppa_lines(ppa) if ppa is not None else [])
+
+
 def _ctype(bits: int, signed: bool) -> str:
     width = next(w for w in (8, 16, 32, 64) if bits <= w)
     return f"{'int' if signed else 'uint'}{width}_t"
 
 
-def c_model(design: Design, nl: GateNetlist) -> str:
+def c_model(design: Design, nl: GateNetlist, name: str, header: list[str]) -> str:
     declared, lines, outputs = _statements(design, nl, "c")
     w = design.out_bits
     utype = _ctype(w, False)
     rtype = _ctype(w, design.out_signed)
     ta = _ctype(design.bits_a, design.signed)
     tb = _ctype(design.bits_b, design.signed)
-    body = [f"/* {line} */" for line in _header(design, nl)]
+    body = [f"/* {line} */" for line in _header(design, nl)] + header
     body += ["#include <stdint.h>", "",
-             f"{rtype} {function_name(design.top)}({ta} A, {tb} B)", "{",
+             f"{rtype} {name}({ta} A, {tb} B)", "{",
              f"  {utype} O;"]
     for k in range(0, len(declared), 16):
         body.append("  uint8_t " + ", ".join(declared[k:k + 16]) + ";")
@@ -143,11 +214,11 @@ def c_model(design: Design, nl: GateNetlist) -> str:
     return "\n".join(body) + "\n"
 
 
-def python_model(design: Design, nl: GateNetlist) -> str:
+def python_model(design: Design, nl: GateNetlist, name: str) -> str:
     declared, lines, outputs = _statements(design, nl, "python")
     w = design.out_bits
     body = [f"# {line}" for line in _header(design, nl)]
-    body += ["", "", f"def {function_name(design.top)}(a: int, b: int) -> int:",
+    body += ["", "", f"def {name}(a: int, b: int) -> int:",
              f'    """Port value of {design.top} for operands a, b (raw bits or two\'s complement '
              f'values)."""']
     body += [f"    {line}" for line in lines]

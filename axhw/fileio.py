@@ -83,6 +83,17 @@ def write_json(target: Path, obj) -> Path:
     return write_text(target, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
+def read_json(path, what: str) -> dict:
+    """A JSON object file named by the user (`what` names it in the one-line error)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AxhwError(f"{what} {path}: not a readable JSON file ({exc})") from None
+    if not isinstance(data, dict):
+        raise AxhwError(f"{what} {path}: expected a JSON object")
+    return data
+
+
 def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 

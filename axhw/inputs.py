@@ -31,6 +31,11 @@ out_shift=0) -> Design``
     complement. ``out_shift`` says the output port holds the product's high bits (value << shift is
     the product scale), as in fixed-width multipliers.
 
+``port_order_note(design) -> str | None``
+    The one-line note ``@design_input`` prints (without ``--ports``) when the operand order of
+    external Verilog may surprise: the module's first input is named ``B``, or its header names
+    EvoApproxLib, whose legacy C models and TFApprox's tables take port ``B`` first.
+
 Every failure (missing file, unparseable Verilog, wrong port count, width mismatch) is a one-line
 AxhwError / ToolError.
 """
@@ -162,6 +167,24 @@ def load_external(verilog: Path | str, top: str | None = None, bits: int | None 
                   out_signed=bool(signed), spec=None, ports=names, meta=meta)
 
 
+LEGACY_PORTS_NOTE = ("legacy EvoApproxLib C models (f(B, A)) and the TFApprox tables built from "
+                     "them take port B first: --ports B,A,O makes B operand a (docs/lut-metrics.md)")
+
+
+def port_order_note(design: Design) -> str | None:
+    """A one-line note when external Verilog's operand order may not be the user's: the module's
+    first input is named B, or its header says it is an EvoApproxLib circuit."""
+    if design.family != "external":
+        return None
+    a, b, _ = design.ports
+    if a.upper() == "B":
+        return f"note: {design.top}'s first input port is {a}: operand a is port {a}, b is {b}"
+    if "evoapproxlib" in _read_verilog(design.verilog_path)[:4096].lower():
+        return (f"note: {design.top} is an EvoApproxLib circuit: operand a is port {a}; "
+                + LEGACY_PORTS_NOTE)
+    return None
+
+
 def parse_ports(ports: tuple[str, str, str] | str) -> tuple[str, str, str]:
     names = tuple(p.strip() for p in ports.split(",")) if isinstance(ports, str) else tuple(ports)
     if len(names) != 3 or not all(names) or len(set(names)) != 3:
@@ -227,6 +250,9 @@ def design_input(fn):
                 signed=False, ports=None, out_shift=0, **kwargs):
         design = load_input(design_input, verilog=verilog, top=top, bits=bits, bits_b=bits_b,
                             signed=signed, ports=ports, out_shift=out_shift)
+        note = None if ports else port_order_note(design)
+        if note:
+            click.echo(note, err=True)
         return fn(*args, design=design, **kwargs)
 
     for decorate in reversed(_OPTIONS):

@@ -7,7 +7,9 @@ product's high bits). It comes from the gate-level evaluator :mod:`axhw.netsim` 
 Icarus/Verilator, ``sim=``), is checked against the golden model for axhw designs (a mismatch is
 an error) and cached by the content hash of the Verilog under ``<cache>/lut``.
 
-``write_lut(design, lut, fmt, path)`` writes one of FORMATS atomically; see docs/lut-metrics.md.
+``write_lut(design, lut, fmt, path, order="a,b", allow_unsigned=False)`` writes one of FORMATS
+atomically, first index the operand `order` names, and refuses (one line) a design the format
+cannot hold; see docs/lut-metrics.md for each peer tool's index expression.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ import numpy as np
 from .design import Design
 from .errors import AxhwError, VerificationFailed
 from .fileio import atomic_path, cache_root, format_from_suffix, sha256_text, write_bytes, write_text
-from .golden import all_pairs, golden_lut, port_value, to_raw
+from .golden import all_pairs, golden_lut, port_value, to_raw, to_value
 
 MAX_LUT_BITS = 16           # bits_a + bits_b: 65536 entries
 SOURCES = ("netsim", "icarus", "verilator")
-FORMATS = ("npy", "tfapprox", "transaxx", "csv")
+FORMATS = ("npy", "tfapprox", "transaxx", "torchapprox", "csv")
 SUFFIX_FORMAT = {".npy": "npy", ".bin": "tfapprox", ".h": "transaxx", ".csv": "csv"}
 LUT_CACHE_VERSION = "1"     # bump when the cached array's meaning changes
 
@@ -96,25 +98,88 @@ def check_against_golden(design: Design, ports: np.ndarray) -> None:
 
 
 # -- file formats ----------------------------------------------------------------------------
+# Each peer tool's index expression and the --order that feeds it (docs/lut-metrics.md): axhw's
+# operand a is the activation, b the weight (its emulator indexes lut[x, w]).
+ORDERS = ("a,b", "b,a")
+PEER_256_FORMATS = ("tfapprox", "transaxx", "torchapprox")  # tools that index 256x256 tables only
+
+
 def format_for(path, fmt: str | None) -> str:
-    """The LUT format from --format and the suffix of `path` (see fileio.format_from_suffix)."""
-    return format_from_suffix(path, fmt, FORMATS, SUFFIX_FORMAT, "LUT")
+    """The LUT format from --format and the suffix of `path` (see fileio.format_from_suffix);
+    torchapprox tables are .npy files too."""
+    suffixes = {**SUFFIX_FORMAT, ".npy": "torchapprox"} if fmt == "torchapprox" else SUFFIX_FORMAT
+    return format_from_suffix(path, fmt, FORMATS, suffixes, "LUT")
 
 
-def write_lut(design: Design, lut: np.ndarray, fmt: str, path) -> None:
-    """Write `lut` (from design_lut) in `fmt` to `path`, atomically."""
+def check_order(order: str) -> str:
+    if order not in ORDERS:
+        raise AxhwError(f"--order {order!r}: expected one of {', '.join(ORDERS)}")
+    return order
+
+
+def lut_file_content(design: Design, lut: np.ndarray, fmt: str, order: str = "a,b",
+                     allow_unsigned: bool = False) -> bytes | str:
+    """The file `fmt` holds for `lut` (from design_lut), first index the operand `order` names;
+    a design the format cannot hold is refused (AxhwError) before anything is written."""
+    order = check_order(order)
+    if fmt not in FORMATS:
+        raise AxhwError(f"unknown LUT format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if fmt in PEER_256_FORMATS:
+        check_peer_fit(design, lut, fmt, allow_unsigned)
+    if fmt == "torchapprox":
+        lut = torchapprox_table(design, lut)
+    table = lut if order == "a,b" else lut.T
     if fmt == "npy":
         buf = io.BytesIO()
-        np.save(buf, lut.astype(_smallest_int(lut, (np.int32, np.int64))))
-        write_bytes(path, buf.getvalue())
-    elif fmt == "tfapprox":
-        write_bytes(path, tfapprox_bytes(design, lut))
-    elif fmt == "transaxx":
-        write_text(path, transaxx_header(design, lut))
-    elif fmt == "csv":
-        write_text(path, csv_text(design, lut))
-    else:
-        raise AxhwError(f"unknown LUT format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        np.save(buf, table.astype(_smallest_int(table, (np.int32, np.int64))))
+        return buf.getvalue()
+    if fmt == "torchapprox":
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(table, dtype=np.int32))
+        return buf.getvalue()
+    if fmt == "tfapprox":
+        return np.ascontiguousarray(table, dtype="<u2").tobytes()
+    if fmt == "transaxx":
+        return transaxx_header(design, table, order)
+    return csv_text(design, lut, order)
+
+
+def write_lut(design: Design, lut: np.ndarray, fmt: str, path, order: str = "a,b",
+              allow_unsigned: bool = False) -> None:
+    """Write `lut` (from design_lut) in `fmt` to `path`, atomically (see lut_file_content)."""
+    content = lut_file_content(design, lut, fmt, order, allow_unsigned)
+    (write_bytes if isinstance(content, bytes) else write_text)(path, content)
+
+
+def check_peer_fit(design: Design, lut: np.ndarray, fmt: str, allow_unsigned: bool) -> None:
+    """Refuse what a peer tool's table cannot hold: it indexes 256x256 (8-bit codes); TFApprox
+    reads unsigned operands and uint16 products; TransAxx/AdaPT quantize to signed int8."""
+    if (design.bits_a, design.bits_b) != (8, 8):
+        raise AxhwError(f"{design.top}: the {fmt} format holds 8x8 multipliers only "
+                        f"({design.bits_a}x{design.bits_b} given): its tool indexes a 256x256 "
+                        "table by 8-bit codes")
+    if fmt == "tfapprox":
+        if design.signed:
+            raise AxhwError(f"{design.top}: the tfapprox format holds unsigned multipliers only "
+                            "(TFApprox indexes unsigned 8-bit codes): use torchapprox or "
+                            "transaxx for a signed design")
+        lo, hi = int(lut.min()), int(lut.max())
+        if lo < 0 or hi > 0xFFFF:
+            raise AxhwError(f"{design.top}: products from {lo} to {hi} do not fit the tfapprox "
+                            "format's uint16 entries")
+    if fmt == "transaxx" and not design.signed and not allow_unsigned:
+        raise AxhwError(f"{design.top} is unsigned but TransAxx and AdaPT quantize operands to "
+                        "signed int8: --allow-unsigned writes its table anyway")
+
+
+def torchapprox_table(design: Design, lut: np.ndarray) -> np.ndarray:
+    """TorchApprox's table ``[uint8(a)][uint8(b)]`` of int8 operands: a signed design's LUT as
+    is; an unsigned design in sign-magnitude, sign(a)·sign(b)·mul(|a|, |b|) (|-128| = 128)."""
+    if design.signed:
+        return lut
+    values = to_value(np.arange(256), 8, True)
+    magnitude, sign = np.abs(values), np.sign(values)
+    return np.outer(sign, sign) * lut[np.ix_(magnitude, magnitude)]
 
 
 def _smallest_int(lut: np.ndarray, types) -> type:
@@ -125,39 +190,37 @@ def _smallest_int(lut: np.ndarray, types) -> type:
     return types[-1]
 
 
-def tfapprox_bytes(design: Design, lut: np.ndarray) -> bytes:
-    """TFApprox table: 2^16 little-endian uint16, entry (a_raw << 8) | b_raw = product mod 2^16."""
-    if (design.bits_a, design.bits_b) != (8, 8):
-        raise AxhwError(f"{design.top}: the tfapprox format holds 8x8 multipliers only "
-                        f"({design.bits_a}x{design.bits_b} given)")
-    return (lut.reshape(-1) & 0xFFFF).astype("<u2").tobytes()
-
-
 C_TYPES = ((np.int16, "int16_t"), (np.int32, "int32_t"), (np.int64, "int64_t"))
 
 
-def transaxx_header(design: Design, lut: np.ndarray) -> str:
-    """TransAxx/AdaPT-style C header: ``const __device__ <intN_t> lut[2^ba][2^bb]``, indexed by the
-    operands' raw bit patterns (for signed 8-bit, row 255 is a = -1), values = products."""
-    ctype = dict((t, name) for t, name in C_TYPES)[_smallest_int(lut, [t for t, _ in C_TYPES])]
+def transaxx_header(design: Design, table: np.ndarray, order: str = "a,b") -> str:
+    """TransAxx/AdaPT-style C header: ``const __device__ <intN_t> lut[256][256]``, indexed by the
+    operands' raw bit patterns in `order` (for signed 8-bit, index 255 is -1), values = products."""
+    ctype = dict((t, name) for t, name in C_TYPES)[_smallest_int(table, [t for t, _ in C_TYPES])]
     guard = "_" + "".join(c if c.isalnum() else "_" for c in design.top.upper()) + "_H"
-    rows = ",\n".join("{" + ", ".join(map(str, row)) + "}" for row in lut.tolist())
+    first, second = order.split(",")
+    rows = ",\n".join("{" + ", ".join(map(str, row)) + "}" for row in table.tolist())
     return (f"/* {design.top}: {design.bits_a}x{design.bits_b} "
             f"{'signed' if design.signed else 'unsigned'} product LUT, generated by axhw.\n"
-            f"   lut[a][b]: a, b = operand raw bit patterns; value = product"
+            f"   lut[{first}][{second}]: a, b = operand raw bit patterns; value = product"
             f"{' (two' + chr(39) + 's complement operands)' if design.signed else ''}. */\n"
             f"#ifndef {guard}\n#define {guard}\n\n#include <stdint.h>\n\n"
             "#ifndef __CUDACC__\n#define __device__\n#endif\n\n"
-            f"const __device__ {ctype} lut [{lut.shape[0]}][{lut.shape[1]}] = {{\n{rows}}};\n\n"
+            f"const __device__ {ctype} lut [{table.shape[0]}][{table.shape[1]}] = {{\n{rows}}};\n\n"
             f"#endif /* {guard} */\n")
 
 
-def csv_text(design: Design, lut: np.ndarray) -> str:
-    """Rows ``a,b,p`` of operand values (two's complement when signed) and products."""
+def csv_text(design: Design, lut: np.ndarray, order: str = "a,b") -> str:
+    """Rows ``a,b,p`` (``b,a,p`` in order b,a) of operand values (two's complement when signed)
+    and products, in the order's pair-index order."""
     A, B = all_pairs(design.bits_a, design.bits_b, design.signed)
-    table = np.column_stack([A, B, lut.reshape(-1)])
+    columns = {"a": A, "b": B}
+    first, second = order.split(",")
+    table = np.column_stack([columns[first], columns[second], lut.reshape(-1)])
+    if order == "b,a":  # b-major: the same rows, sorted by (b, a) raw index
+        shape = (1 << design.bits_a, 1 << design.bits_b)
+        table = table.reshape(*shape, 3).transpose(1, 0, 2).reshape(-1, 3)
     buf = io.StringIO()
-    buf.write("a,b,p\n")
+    buf.write(f"{first},{second},p\n")
     np.savetxt(buf, table, fmt="%d", delimiter=",")
     return buf.getvalue()
-

@@ -1,4 +1,5 @@
-"""`ilp`: FAMES (arXiv 2411.18055). Minimise Σ ΔL_{l,d} x_{l,d} subject to one design per layer and
+"""`ilp`: FAMES (arXiv 2411.18055, withdrawn by its authors in v4, Sept. 2025; docs/dse.md says
+what axhw keeps and why). Minimise Σ ΔL_{l,d} x_{l,d} subject to one design per layer and
 Σ MACs_l e_d x_{l,d} <= budget * E_exact (scipy.optimize.milp / HiGHS), candidates are (width,
 design) pairs (mixed precision). Then measure: every chosen (layer, design) pair's single-layer loss
 change is measured; pairs whose measurement disagrees with the estimate are excluded and the ILP is

@@ -1,4 +1,4 @@
-"""FAMES-style loss-change estimates (arXiv 2411.18055) and their measured counterparts.
+"""FAMES-style loss-change estimates (arXiv 2411.18055, withdrawn by its authors) and their measured counterparts.
 
 For layer l and candidate design d (any width / signedness), with the reference model R (exact
 multiplier of the reference width everywhere) on the calibration set and pseudo-labels from the

@@ -219,10 +219,24 @@ def test_families_lists_systolic():
 
 
 @requires_icarus
-def test_demo_leaves_no_temporary_folder(tmp_path):
+@pytest.mark.slow
+def test_demo_runs_the_pipeline_and_leaves_no_temporary_folder(tmp_path):
+    """`axhw demo` (about 1 min warm, 2-3 min cold): every step, the files its summary names
+    exist, nothing in $TMPDIR; the default output folder is under the working directory."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    proc = run_cli("demo", env={"TMPDIR": str(tmp)})
-    assert proc.returncode == 0, proc.stderr
-    assert "summary: mul8u_perf_j2_k3 == golden model" in proc.stdout
-    assert "temporary" in proc.stdout and list(tmp.iterdir()) == []
+    proc = run_cli("demo", cwd=tmp_path, env={"TMPDIR": str(tmp)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = tmp_path / "axhw-demo"
+    for k in range(1, 8):
+        assert f"[{k}/7]" in proc.stdout
+    named = [Path(line.strip()) for line in proc.stdout.splitlines()
+             if line.startswith("    /")]
+    assert len(named) >= 10 and all(p.exists() and out in p.parents for p in named)
+    assert list(tmp.iterdir()) == []
+    assert proc.stdout.count("65,536 all pairs, 0 mismatches") == 6  # 5 designs, one twice
+    assignment = json.loads((out / "dse" / "assignment.json").read_text())
+    assert assignment["layers"] and (out / "dse" / "hardware" / "verification.json").is_file()
+    assert "// NANGATE45_PWR = " in (out / "c" / "mul8s_perf_j0_k2.c").read_text()
+    conv = np.load(out / "luts" / "mul8s_perf_j0_k2.torchapprox_conv.npy")
+    np.testing.assert_array_equal(conv, np.load(out / "luts" / "mul8s_perf_j0_k2.torchapprox_linear.npy").T)

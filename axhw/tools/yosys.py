@@ -8,6 +8,7 @@ Paths inside commands must be quoted with :func:`quote`.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from . import die_with_parent
 from ..errors import ToolError
-from ..fileio import ensure_dir
+from ..fileio import cache_root, ensure_dir
 
 DEFAULT_TIMEOUT_S = 600
 
@@ -41,7 +42,7 @@ def run_script(commands: list[str] | str, log: Path, timeout: float = DEFAULT_TI
         with open(log, "w") as fh:
             proc = subprocess.run([sys.executable, "-c", code, str(script)], stdout=fh,
                                   stderr=subprocess.STDOUT, timeout=timeout,
-                                  preexec_fn=die_with_parent)
+                                  preexec_fn=die_with_parent, env=_child_env())
     except subprocess.TimeoutExpired:
         raise ToolError("yosys", f"timed out after {timeout:.0f} s", str(log)) from None
     except OSError as exc:
@@ -49,6 +50,12 @@ def run_script(commands: list[str] | str, log: Path, timeout: float = DEFAULT_TI
     if proc.returncode != 0:
         raise ToolError("yosys", first_error(log) or f"exit code {proc.returncode}", str(log))
     return log
+
+
+def _child_env() -> dict[str, str]:
+    """Yosys keeps a cache of parsed Liberty files (yosys-liberty-scl-cache-*) in $TMPDIR: it
+    belongs in axhw's cache, not in /tmp."""
+    return {**os.environ, "TMPDIR": str(ensure_dir(cache_root() / "yosys-tmp"))}
 
 
 _ERROR = re.compile(r"^(?:(?P<loc>.+?):\s*)?ERROR:\s*(?P<msg>.*)$")

@@ -235,7 +235,8 @@ _OPTIONS = [
                  help="External Verilog: operands and output are two's complement."),
     click.option("--ports", default=None, metavar="A,B,O",
                  help="External Verilog: input, input, output port names (default: the module's "
-                      "two inputs and one output)."),
+                      "two inputs and one output). EvoApproxLib circuits: B,A,O matches its "
+                      "legacy C models and TFApprox's tables (B first)."),
     click.option("--out-shift", type=int, default=0, show_default=True,
                  help="External Verilog: the output holds product bits from this position up "
                       "(fixed-width multipliers)."),

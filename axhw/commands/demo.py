@@ -10,6 +10,7 @@ both.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ import click
 
 from ..characterize import characterize
 from ..design import Design, load_design, write_design
-from ..errors import VerificationFailed
+from ..errors import AxhwError, VerificationFailed
 from ..export import export_text
 from ..families import make
 from ..fileio import cache_root, ensure_dir, write_json, write_text
@@ -68,6 +69,8 @@ class Steps:
 
 
 def run_demo(out: Path) -> dict[str, list[Path]]:
+    if importlib.util.find_spec("torch") is None:  # before minutes of work, not at step 6
+        raise AxhwError("axhw demo ends with a DSE that needs torch: pip install 'axhw[torch]'")
     # torch's compiler cache would otherwise land in /tmp (the demo leaves nothing there)
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_root() / "torchinductor"))
     out = ensure_dir(out.resolve())

@@ -176,9 +176,10 @@ def port_order_note(design: Design) -> str | None:
     first input is named B, or its header says it is an EvoApproxLib circuit."""
     if design.family != "external":
         return None
-    a, b, _ = design.ports
+    a, b, o = design.ports
     if a.upper() == "B":
-        return f"note: {design.top}'s first input port is {a}: operand a is port {a}, b is {b}"
+        return (f"note: {design.top}'s first input port is {a}: operand a is port {a}, b is port "
+                f"{b} (--ports {b},{a},{o} swaps them)")
     if "evoapproxlib" in _read_verilog(design.verilog_path)[:4096].lower():
         return (f"note: {design.top} is an EvoApproxLib circuit: operand a is port {a}; "
                 + LEGACY_PORTS_NOTE)

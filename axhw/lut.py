@@ -129,13 +129,10 @@ def lut_file_content(design: Design, lut: np.ndarray, fmt: str, order: str = "a,
     if fmt == "torchapprox":
         lut = torchapprox_table(design, lut)
     table = lut if order == "a,b" else lut.T
-    if fmt == "npy":
+    if fmt in ("npy", "torchapprox"):  # TorchApprox's kernels read an int32 table
+        dtype = np.int32 if fmt == "torchapprox" else _smallest_int(table, (np.int32, np.int64))
         buf = io.BytesIO()
-        np.save(buf, table.astype(_smallest_int(table, (np.int32, np.int64))))
-        return buf.getvalue()
-    if fmt == "torchapprox":
-        buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(table, dtype=np.int32))
+        np.save(buf, np.ascontiguousarray(table, dtype=dtype))
         return buf.getvalue()
     if fmt == "tfapprox":
         return np.ascontiguousarray(table, dtype="<u2").tobytes()

@@ -124,6 +124,8 @@ def lut_file_content(design: Design, lut: np.ndarray, fmt: str, order: str = "a,
     order = check_order(order)
     if fmt not in FORMATS:
         raise AxhwError(f"unknown LUT format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if allow_unsigned and fmt != "transaxx":
+        raise AxhwError(f"--allow-unsigned applies to the transaxx format only, not {fmt}")
     if fmt in PEER_256_FORMATS:
         check_peer_fit(design, lut, fmt, allow_unsigned)
     if fmt == "torchapprox":

@@ -111,11 +111,12 @@ def test_peer_index_expression_reads_the_product(tmp_path, asymmetric, peer):
     int8_operands = fmt == "torchapprox" or (fmt == "transaxx" and d.signed)
     x, w = all_pairs(8, 8, int8_operands)
     path = tmp_path / f"lut.{fmt}"
-    write_lut(d, lut, fmt, path, order=order, allow_unsigned=True)
+    allow = fmt == "transaxx"
+    write_lut(d, lut, fmt, path, order=order, allow_unsigned=allow)
     table = read(path)
     np.testing.assert_array_equal(index(table, x, w), peer_expected(d, fmt, x, w))
     other = "a,b" if order == "b,a" else "b,a"  # the other order gives wrong products
-    write_lut(d, lut, fmt, path, order=other, allow_unsigned=True)
+    write_lut(d, lut, fmt, path, order=other, allow_unsigned=allow)
     assert (index(read(path), x, w) != peer_expected(d, fmt, x, w)).sum() > 40_000
 
 
@@ -139,7 +140,8 @@ def test_formats_refuse_what_they_cannot_hold(tmp_path, cli):
              ("negative", "tfapprox", {}, "do not fit the tfapprox format's uint16"),
              ("unsigned", "transaxx", {}, "--allow-unsigned"),
              ("six_bit", "transaxx", {}, "8x8 multipliers only"),
-             ("six_bit", "torchapprox", {}, "8x8 multipliers only")]
+             ("six_bit", "torchapprox", {}, "8x8 multipliers only"),
+             ("unsigned", "npy", {"allow_unsigned": True}, "transaxx format only")]
     for name, fmt, kwargs, message in cases:
         d = loaded[name]
         with pytest.raises(AxhwError, match=re.escape(message)):

@@ -28,6 +28,7 @@ from pathlib import Path
 from .design import Design
 from .errors import AxhwError
 from .fileio import cache_root, ensure_dir, format_from_suffix
+from .lut import MAX_LUT_BITS
 from .netsim import GateNetlist, gate_flow, generic_netlist
 from .pdk import load_library
 from .synth import check_name, synthesize
@@ -181,7 +182,10 @@ def evoapprox_header(design: Design, ppa: dict | None = None) -> list[str]:
             raise AxhwError(f"--ppa: not an `axhw characterize` result (no {', '.join(missing)})")
         if ppa["design"] != design.top:
             raise AxhwError(f"--ppa characterizes {ppa['design']}, not {design.top}")
-    lines = evoapprox_metric_lines(design_metrics(design), design.bits_a, design.bits_b)
+    if design.bits_a + design.bits_b <= MAX_LUT_BITS:  # exhaustive from the LUT, in a second
+        lines = evoapprox_metric_lines(design_metrics(design), design.bits_a, design.bits_b)
+    else:
+        lines = [f"// (no MAE%/WCE%/... lines: past {MAX_LUT_BITS} input bits use axhw metrics)"]
     return lines + (evoapprox_ppa_lines(ppa) if ppa is not None else [])
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import AxhwError
 from .arrays import dtype_of, shape_of, to_host
+from .forms import fit_table
 
 INT32_MAX = 2**31 - 1
 
@@ -51,6 +52,18 @@ class LutStack:
             self._cache[key] = LutStack(table=self.table[i * n:(i + 1) * n], count=1,
                                          bits_a=self.bits_a, bits_b=self.bits_b, maxabs=self.maxabs)
         return self._cache[key]
+
+    def form_key(self) -> tuple:
+        """What fixes the bit-linear path's cost: rank and operand bounds of every form."""
+        return tuple((f.rank,) + f.operand_max for f in self.forms or ())
+
+    def zero_rows(self) -> np.ndarray:
+        """uint8 flag per a-code: 1 where that row is 0 in every LUT of the stack (cached). The
+        CPU kernels skip such codes (post-ReLU zeros, zero padding): adding 0 changes nothing."""
+        if "zero_rows" not in self._cache:
+            rows = self.table.reshape(self.count, self.size_a, self.size_b)
+            self._cache["zero_rows"] = (~rows.any(axis=(0, 2))).astype(np.uint8)
+        return self._cache["zero_rows"]
 
     def device_table(self):
         """The flat table on the current CUDA device (uploaded once, then cached)."""
@@ -97,10 +110,10 @@ def prepare_luts(luts, fast_path: bool = False) -> LutStack:
 
 
 def _with_forms(stack: LutStack) -> LutStack:
-    from .bitlinear import fit_bit_linear
-
+    shape = (stack.size_a, stack.size_b)
     try:
-        forms = tuple(fit_bit_linear(stack.single(i)) for i in range(stack.count))
+        forms = tuple(fit_table(stack.single(i).table.astype(np.int64).reshape(shape), stack.maxabs)
+                      for i in range(stack.count))
     except AxhwError:  # some LUT is not bit-linear: the LUT kernels serve the whole stack
         return stack
     return replace(stack, forms=forms, _cache={})

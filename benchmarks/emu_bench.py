@@ -141,6 +141,47 @@ def vit_small(depth: int = 12, dim: int = 384, heads: int = 6, mlp: int = 1536,
     return ViT()
 
 
+def resnet(depths, widths, stem: str, classes: int):
+    """A torchvision-style ResNet of BasicBlocks (no torchvision needed): stem "imagenet" (7x7/2
+    conv + max pool) or "cifar" (3x3 conv); a 1x1/2 conv + BN projects where the shape changes."""
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.down = None
+            if stride != 1 or cin != cout:
+                self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                          nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+            return torch.relu(y + (x if self.down is None else self.down(x)))
+
+    layers = ([nn.Conv2d(3, widths[0], 7, 2, 3, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(),
+               nn.MaxPool2d(3, 2, 1)] if stem == "imagenet" else
+              [nn.Conv2d(3, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()])
+    cin = widths[0]
+    for i, (depth, width) in enumerate(zip(depths, widths)):
+        for j in range(depth):
+            layers.append(Block(cin, width, 2 if j == 0 and i > 0 else 1))
+            cin = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
+    return nn.Sequential(*layers)
+
+
+def resnet20():
+    return resnet((3, 3, 3), (16, 32, 64), "cifar", 10)
+
+
+def resnet18():
+    return resnet((2, 2, 2, 2), (64, 128, 256, 512), "imagenet", 1000)
+
+
 def vit_forward_row(batch: int, device: str, reps: int):
     """End-to-end ViT-S forward with every Linear/conv/attention matmul through axhw.torch."""
     try:

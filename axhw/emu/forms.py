@@ -12,7 +12,8 @@ each other are merged (exact/perforated: one term), and the resulting low-rank f
     P(a, b) = Σ_r A_r[a] · B_r[b] + U[a] + V[b] + c        (per-code integer tables)
 
 is checked against EVERY LUT entry; a LUT it does not reproduce is rejected. So no per-family code
-exists here and a wrong ``bit_linear`` flag can never give a wrong answer. Pure numpy: the LUT
+exists here and a wrong ``bit_linear`` flag can never give a wrong answer. Tables that are not
+bit-linear but of small rank (RoBA) get the same form from :func:`fit_low_rank`. Pure numpy: the LUT
 stack (axhw.emu.luts) and the GEMM path (axhw.emu.bitlinear) both build on this module.
 """
 
@@ -25,7 +26,9 @@ import numpy as np
 
 from ..errors import AxhwError
 
-__all__ = ["BitLinearForm", "fit_table"]
+__all__ = ["BitLinearForm", "fit_low_rank", "fit_table"]
+
+MAX_RANK = 8  # larger low-rank forms are not worth a GEMM over K * rank
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,20 +115,53 @@ def fit_table(L: np.ndarray, maxabs: int) -> BitLinearForm:
     if dir_b.shape[0] < dir_a.shape[0]:
         dir_a, fac_b = fac_a, dir_b
     abits, bbits = _bit_table(ba), _bit_table(bb)
-    amat, bmat = abits @ dir_a.T, bbits @ fac_b.T  # (2^ba, R), (2^bb, R)
-    amat, bmat = _balance(amat, bmat)
-    ua, vb = abits @ u, bbits @ v
-    # Centre each term: (A + za)(B + zb) = AB + zb A + za B + za zb, so int8 fits 0..255 ranges.
-    za = -((-(amat.min(0) + amat.max(0))) // 2) if amat.size else np.zeros(0, np.int64)
-    zb = -((-(bmat.min(0) + bmat.max(0))) // 2) if bmat.size else np.zeros(0, np.int64)
-    amat, bmat = amat - za, bmat - zb
-    ua = ua + amat @ zb
-    vb = vb + bmat @ za
-    const = c + int(za @ zb)
-    form = BitLinearForm(amat=amat, bmat=bmat, ua=ua, vb=vb, const=const, maxabs=maxabs)
+    form = _centred(abits @ dir_a.T, bbits @ fac_b.T, abits @ u, bbits @ v, c, maxabs)
     bad = np.argwhere(form.table() != L)
     if bad.size:
         a_raw, b_raw = (int(x) for x in bad[0])
         raise AxhwError(f"LUT is not bit-linear: the fitted form misses {len(bad)} entries, "
                         f"first at a={a_raw}, b={b_raw}")
     return form
+
+
+def fit_low_rank(L: np.ndarray, maxabs: int, max_rank: int = MAX_RANK) -> BitLinearForm | None:
+    """The same form for a table of small rank that is not bit-linear (RoBA: rank 2, rounded
+    operands and RADk: rank 1), or None. A_r are LUT columns (the smallest-magnitude columns
+    that span the table), B the integer coefficients rebuilding every column from them; the form
+    is accepted only if it reproduces every entry. Tables of rank > max_rank (EvoApprox circuits)
+    are rejected after one (2^ba x max_rank+1) random projection, without an SVD of the table."""
+    Lf = L.astype(np.float64)
+    probe = Lf @ np.random.default_rng(0).standard_normal((L.shape[1], max_rank + 1))
+    rank = np.linalg.matrix_rank(probe)  # = rank(L) unless that exceeds max_rank
+    if rank > max_rank:
+        return None
+    cols: list[int] = []
+    basis = np.zeros((L.shape[0], 0))
+    norms = np.linalg.norm(Lf, axis=0)
+    order = np.argsort(np.abs(L).max(axis=0), kind="stable")
+    for _ in range(rank):  # the smallest column outside the span of those chosen so far
+        resid = np.linalg.norm(Lf[:, order] - basis @ (basis.T @ Lf[:, order]), axis=0)
+        new = order[np.flatnonzero(resid > 1e-9 * np.maximum(norms[order], 1))]
+        if new.size == 0:
+            break
+        cols.append(int(new[0]))
+        q = Lf[:, cols[-1]] - basis @ (basis.T @ Lf[:, cols[-1]])
+        basis = np.column_stack([basis, q / np.linalg.norm(q)])
+    amat = L[:, cols]
+    coef = np.rint(np.linalg.lstsq(amat.astype(np.float64), Lf, rcond=None)[0]).astype(np.int64)
+    if not np.array_equal(amat @ coef, L):
+        return None  # rational coefficients: not an integer form
+    zero_a, zero_b = np.zeros(L.shape[0], np.int64), np.zeros(L.shape[1], np.int64)
+    form = _centred(amat, coef.T, zero_a, zero_b, 0, maxabs)
+    return form if np.array_equal(form.table(), L) else None
+
+
+def _centred(amat, bmat, ua, vb, c: int, maxabs: int) -> BitLinearForm:
+    """Balance powers of two between the sides and centre each term's operands:
+    (A + za)(B + zb) = AB + zb A + za B + za zb, so int8 fits 0..255 ranges."""
+    amat, bmat = _balance(amat, bmat)
+    za = -((-(amat.min(0) + amat.max(0))) // 2) if amat.size else np.zeros(0, np.int64)
+    zb = -((-(bmat.min(0) + bmat.max(0))) // 2) if bmat.size else np.zeros(0, np.int64)
+    amat, bmat = amat - za, bmat - zb
+    return BitLinearForm(amat=amat, bmat=bmat, ua=ua + amat @ zb, vb=vb + bmat @ za,
+                         const=c + int(za @ zb), maxabs=maxabs)

@@ -173,3 +173,23 @@ def test_low_rank_form_of_roba(kw):
     perturbed[5, 7] += 1  # one entry off: rank 3, no exact integer form of rank 2 reproduces it
     other = fit_low_rank(perturbed.astype(np.int64), int(np.abs(perturbed).max()))
     assert other is None or np.array_equal(other.table(), perturbed)
+
+
+@pytest.mark.parametrize("spec", [make("exact", 8, signed=True), make("bam", 8, h=2, v=7),
+                                  make("truncated", 8, signed=True, mode="operand", cut=3)],
+                         ids=["exact", "bam", "truncated"])
+def test_direct_fp32_conv_splits_channels_exactly(spec):
+    """The fp32 engine's conv (torch conv2d on operand maps, no im2col) splits input channels so
+    that every partial sum stays below 2^24: 150 channels x 3x3 needs two chunks here."""
+    lut = golden_lut(spec)
+    form = fit_bit_linear(lut)
+    assert form.rank >= 1  # bam, truncated: U, V and constant terms as well
+    rng = np.random.default_rng(4)
+    x = torch.from_numpy(rng.integers(0, 256, (1, 150, 5, 6)))
+    w = torch.from_numpy(rng.integers(0, 256, (3, 150, 3, 3)))
+    got = bitlinear_conv2d(x, w, form, 1, 1, engine="fp32", pad_code=7)
+    np.testing.assert_array_equal(got.numpy(), lut_conv2d(x, w, lut, 1, 1, pad_code=7,
+                                                          backend="cpu").numpy())
+    got = bitlinear_conv2d(x[:, :12], w[:, :4], form, 2, 1, 1, 3, engine="fp32")  # groups
+    np.testing.assert_array_equal(got.numpy(), lut_conv2d(x[:, :12], w[:, :4], lut, 2, 1, 1, 3,
+                                                          backend="cpu").numpy())

@@ -160,6 +160,7 @@ class _Tables:
 
             t = {"A": columns(form.amat, dt), "B": columns(form.bmat, dt),
                  "Af": columns(form.amat, torch.float32),
+                 "Bf": columns(form.bmat, torch.float32),
                  "ua": torch.as_tensor(form.ua, device=device) if form.ua.any() else None,
                  "vb": torch.as_tensor(form.vb, device=device) if form.vb.any() else None}
             hit = cls._cache[key] = (form, t)
@@ -209,6 +210,72 @@ def _matmul_codes(a, b, form: BitLinearForm, engine: str):
     if t["vb"] is not None:
         col = t["vb"].index_select(0, b.reshape(-1)).reshape(K, N).sum(0, dtype=acc) + col
     return out.add_(col) if isinstance(col, torch.Tensor) or col else out
+
+
+def _direct_exact(form: BitLinearForm, cg: int, taps: int, groups: int) -> bool:
+    """torch's fp32 conv2d sums the form's terms exactly: fp32 arithmetic (no TF32/bf16), every
+    partial sum of a channel chunk below 2^24, and whole groups in one chunk when grouped."""
+    import torch
+
+    mkldnn_conv = getattr(torch.backends.mkldnn, "conv", None)
+    if (torch.get_float32_matmul_precision() != "highest"
+            or getattr(mkldnn_conv, "fp32_precision", "none") not in ("none", "ieee")):
+        return False
+    per_channel = taps * max(_term_bound(form), int(np.abs(form.ua).max(initial=0)), 1)
+    return per_channel < _EXACT_LIMIT["fp32"] and (groups == 1 or cg * per_channel < 2**24)
+
+
+def _chunks(cg: int, groups: int, per_channel: int):
+    """Input-channel ranges whose sums stay below 2^24 (grouped: one range, checked before)."""
+    step = cg if groups > 1 else max(1, (_EXACT_LIMIT["fp32"] - 1) // max(per_channel, 1))
+    return [(c0, min(c0 + step, cg)) for c0 in range(0, cg, step)]
+
+
+def _term_bound(form: BitLinearForm) -> int:
+    amax, bmax = form.operand_max
+    return form.rank * amax * bmax
+
+
+def _conv_direct(xp, tw, form: BitLinearForm, t, s, d, groups: int, acc):
+    """The R terms as R channels per input channel, convolved by torch in fp32 (no im2col),
+    input channels split so that each chunk's sums stay below 2^24; U[x] window sums by a
+    ones-kernel conv, V[w] and the constant per filter. Exact, see _direct_exact."""
+    import torch
+    import torch.nn.functional as F
+
+    N, C = xp.shape[:2]
+    O, Cg, KH, KW = tw.shape
+    R, xf, wf = form.rank, xp.reshape(-1), tw.reshape(-1)
+    taps = KH * KW
+    out = None
+
+    def conv(maps, weights):
+        return F.conv2d(maps, weights, stride=s, dilation=d, groups=groups)
+
+    if R:
+        maps = torch.stack([c.index_select(0, xf).reshape(xp.shape) for c in t["Af"]], 2)
+        maps = maps.reshape(N, C * R, *xp.shape[2:])  # channels (c, r), like the weights below
+        wB = torch.stack([c.index_select(0, wf).reshape(tw.shape) for c in t["Bf"]], 2)
+        wB = wB.reshape(O, Cg * R, KH, KW)
+        for c0, c1 in _chunks(Cg, groups, taps * _term_bound(form)):
+            part = conv(maps[:, c0 * R:c1 * R] if groups == 1 else maps,
+                        wB[:, c0 * R:c1 * R]).to(acc)
+            out = part if out is None else out.add_(part)
+    if t["ua"] is not None:
+        umap = t["ua"].index_select(0, xf).reshape(xp.shape).to(torch.float32)
+        for c0, c1 in _chunks(Cg, groups, taps * int(np.abs(form.ua).max())):
+            ones = torch.ones((groups, c1 - c0, KH, KW), device=xp.device)
+            rows = conv(umap[:, c0:c1] if groups == 1 else umap, ones).to(acc)  # (N, g, OH, OW)
+            rows = rows.repeat_interleave(O // groups, dim=1)
+            out = rows if out is None else out.add_(rows)
+    col = torch.full((O,), tw[0].numel() * form.const, dtype=acc, device=xp.device)
+    if t["vb"] is not None:
+        col += t["vb"].index_select(0, wf).reshape(O, -1).sum(1, dtype=acc)
+    if out is None:
+        OH = (xp.shape[2] - d[0] * (KH - 1) - 1) // s[0] + 1
+        OW = (xp.shape[3] - d[1] * (KW - 1) - 1) // s[1] + 1
+        out = torch.zeros((N, O, OH, OW), dtype=acc, device=xp.device)
+    return out.add_(col[None, :, None, None])
 
 
 def _result(out, form: BitLinearForm, k: int, kind: str):
@@ -286,6 +353,8 @@ def _conv_codes(tx, tw, form: BitLinearForm, eng: str, s, p, d, groups: int, pad
     t = _Tables.get(form, tx.device, eng)
     acc = _acc_dtype(form, K)
     xp = F.pad(tx, (p[1], p[1], p[0], p[0]), value=pad_code)  # codes, so padding maps like data
+    if eng == "fp32" and tx.device.type == "cpu" and _direct_exact(form, Cg, KH * KW, groups):
+        return _conv_direct(xp, tw, form, t, s, d, groups, acc)
 
     def unfold(tables, dtype):
         """tables[r][xp] as channels (c, r), unfolded: (N, C*R'*KH*KW, L) in dtype."""

@@ -168,7 +168,7 @@ class _Tables:
 
 
 def _codes(x, name: str, size: int):
-    """Integer codes as an int32 torch tensor (index_select indices), range-checked."""
+    """Integer codes as an int32/int64 torch tensor (index_select indices), range-checked."""
     import torch
 
     arrays.require_int(name, x)
@@ -182,7 +182,7 @@ def _codes(x, name: str, size: int):
         lo, hi = (int(v) for v in torch.aminmax(t))
         if lo < 0 or hi >= size:
             raise AxhwError(f"{name} holds raw codes outside 0..{size - 1} (found {lo}..{hi})")
-    return t.to(torch.int32)
+    return t if t.dtype in (torch.int32, torch.int64) else t.to(torch.int32)
 
 
 def _matmul_codes(a, b, form: BitLinearForm, engine: str):
@@ -221,7 +221,8 @@ def _direct_exact(form: BitLinearForm, cg: int, taps: int, groups: int) -> bool:
     if (torch.get_float32_matmul_precision() != "highest"
             or getattr(mkldnn_conv, "fp32_precision", "none") not in ("none", "ieee")):
         return False
-    per_channel = taps * max(_term_bound(form), int(np.abs(form.ua).max(initial=0)), 1)
+    # maps are shifted by the pad code's operand: up to twice the operand bound
+    per_channel = taps * 2 * max(_term_bound(form), int(np.abs(form.ua).max(initial=0)), 1)
     return per_channel < _EXACT_LIMIT["fp32"] and (groups == 1 or cg * per_channel < 2**24)
 
 
@@ -236,45 +237,58 @@ def _term_bound(form: BitLinearForm) -> int:
     return form.rank * amax * bmax
 
 
-def _conv_direct(xp, tw, form: BitLinearForm, t, s, d, groups: int, acc):
+def _conv_direct(tx, tw, form: BitLinearForm, t, geometry, out_hw, acc):
     """The R terms as R channels per input channel, convolved by torch in fp32 (no im2col),
     input channels split so that each chunk's sums stay below 2^24; U[x] window sums by a
-    ones-kernel conv, V[w] and the constant per filter. Exact, see _direct_exact."""
+    ones-kernel conv, V[w] and the constant per filter. Exact, see _direct_exact.
+
+    Padding never touches the codes: the maps hold A_r[x] - A_r[pad_code] (0 where conv2d pads
+    with zeros) and the per-filter constant A_r[pad_code] * Σ B_r[w] restores the sum; U alike.
+    """
     import torch
     import torch.nn.functional as F
 
-    N, C = xp.shape[:2]
+    s, p, d, groups, pad_code = geometry
+    N, C = tx.shape[:2]
     O, Cg, KH, KW = tw.shape
-    R, xf, wf = form.rank, xp.reshape(-1), tw.reshape(-1)
-    taps = KH * KW
+    R, xf, wf = form.rank, tx.reshape(-1), tw.reshape(-1)
+    taps, K = KH * KW, Cg * KH * KW
+    umax = int(np.abs(form.ua).max(initial=0))
+    if K * 2 * (_term_bound(form) + umax) > INT32_MAX:  # shifted partial sums may not fit
+        acc = torch.int64
+    col = torch.full((O,), K * form.const, dtype=acc, device=tx.device)
     out = None
 
     def conv(maps, weights):
-        return F.conv2d(maps, weights, stride=s, dilation=d, groups=groups)
+        return F.conv2d(maps, weights, stride=s, padding=p, dilation=d, groups=groups)
 
     if R:
-        maps = torch.stack([c.index_select(0, xf).reshape(xp.shape) for c in t["Af"]], 2)
-        maps = maps.reshape(N, C * R, *xp.shape[2:])  # channels (c, r), like the weights below
+        shift = [int(c[pad_code]) for c in t["Af"]]
+        maps = torch.stack([(c - sh).index_select(0, xf).reshape(tx.shape)
+                            for c, sh in zip(t["Af"], shift)], 2)
+        maps = maps.reshape(N, C * R, *tx.shape[2:])  # channels (c, r), like the weights below
         wB = torch.stack([c.index_select(0, wf).reshape(tw.shape) for c in t["Bf"]], 2)
+        for r, sh in enumerate(shift):
+            if sh:
+                col += sh * wB[:, :, r].reshape(O, -1).sum(1, dtype=torch.float64).to(acc)
         wB = wB.reshape(O, Cg * R, KH, KW)
-        for c0, c1 in _chunks(Cg, groups, taps * _term_bound(form)):
+        for c0, c1 in _chunks(Cg, groups, taps * 2 * _term_bound(form)):
             part = conv(maps[:, c0 * R:c1 * R] if groups == 1 else maps,
                         wB[:, c0 * R:c1 * R]).to(acc)
             out = part if out is None else out.add_(part)
     if t["ua"] is not None:
-        umap = t["ua"].index_select(0, xf).reshape(xp.shape).to(torch.float32)
-        for c0, c1 in _chunks(Cg, groups, taps * int(np.abs(form.ua).max())):
-            ones = torch.ones((groups, c1 - c0, KH, KW), device=xp.device)
+        ushift = int(t["ua"][pad_code])
+        umap = (t["ua"] - ushift).index_select(0, xf).reshape(tx.shape).to(torch.float32)
+        col += K * ushift
+        for c0, c1 in _chunks(Cg, groups, taps * 2 * umax):
+            ones = torch.ones((groups, c1 - c0, KH, KW), device=tx.device)
             rows = conv(umap[:, c0:c1] if groups == 1 else umap, ones).to(acc)  # (N, g, OH, OW)
             rows = rows.repeat_interleave(O // groups, dim=1)
             out = rows if out is None else out.add_(rows)
-    col = torch.full((O,), tw[0].numel() * form.const, dtype=acc, device=xp.device)
     if t["vb"] is not None:
         col += t["vb"].index_select(0, wf).reshape(O, -1).sum(1, dtype=acc)
     if out is None:
-        OH = (xp.shape[2] - d[0] * (KH - 1) - 1) // s[0] + 1
-        OW = (xp.shape[3] - d[1] * (KW - 1) - 1) // s[1] + 1
-        out = torch.zeros((N, O, OH, OW), dtype=acc, device=xp.device)
+        out = torch.zeros((N, O, *out_hw), dtype=acc, device=tx.device)
     return out.add_(col[None, :, None, None])
 
 
@@ -352,9 +366,9 @@ def _conv_codes(tx, tw, form: BitLinearForm, eng: str, s, p, d, groups: int, pad
     K, L = Cg * KH * KW, OH * OW
     t = _Tables.get(form, tx.device, eng)
     acc = _acc_dtype(form, K)
-    xp = F.pad(tx, (p[1], p[1], p[0], p[0]), value=pad_code)  # codes, so padding maps like data
     if eng == "fp32" and tx.device.type == "cpu" and _direct_exact(form, Cg, KH * KW, groups):
-        return _conv_direct(xp, tw, form, t, s, d, groups, acc)
+        return _conv_direct(tx, tw, form, t, (s, p, d, groups, pad_code), out_hw, acc)
+    xp = F.pad(tx, (p[1], p[1], p[0], p[0]), value=pad_code)  # codes, so padding maps like data
 
     def unfold(tables, dtype):
         """tables[r][xp] as channels (c, r), unfolded: (N, C*R'*KH*KW, L) in dtype."""

@@ -217,15 +217,9 @@ def conv2d_rows(x, woff, table, size_b, stride, padding, dilation, groups, pad_c
 
 
 @numba.njit(cache=True)
-def gather_rate(table, offs, acc, reps, vector):
+def gather_rate(table, offs, acc, reps):
     """The machine's look-up ceiling (benchmarks): acc[j] += row[offs[j]] over one L1-resident
-    256-entry row at a time, with the vector gathers of the kernels or a plain scalar loop."""
-    n = offs.shape[0]
+    256-entry row at a time; int32 offsets take the kernels' vector gathers, int64 offsets the
+    scalar loop LLVM makes of it."""
     for r in range(reps):
-        base = np.intp((r * 37) & 255) * 256
-        if vector:
-            gather_add(acc, 0, table, base, offs, 0, n)
-        else:  # what LLVM makes of the plain loop: scalar loads
-
-            for j in range(n):
-                acc[j] += table[base + offs[j]]
+        gather_add(acc, 0, table, np.intp((r * 37) & 255) * 256, offs, 0, offs.shape[0])

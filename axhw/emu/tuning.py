@@ -2,8 +2,10 @@
 
 Every candidate computes the same integers (each is exact for the operands it is offered), so
 the choice changes speed only. The first call with a new key times every candidate twice (the
-first run warms caches and compiles) and keeps the fastest for that key; later calls run it
-directly. Shapes under ``MEASURE_MIN_MACS`` are not worth timing: the first candidate runs.
+first run warms caches and compiles) and keeps the one with the least process CPU time for that
+key (CPU time, not wall time: on a loaded machine wall times swing by 5x between runs, CPU time
+hardly; threads add their CPU time, so a candidate that parallelizes is not favoured); later
+calls run it directly. Shapes under ``MEASURE_MIN_MACS`` are not worth timing: the first candidate runs.
 Why measure: the fastest exact engine depends on the CPU (int8 ``torch._int_mm`` is 20x faster
 than fp32 with VNNI/AMX and 15x slower without) and on the shape (depthwise convolutions, tiny
 GEMMs), which no fixed order gets right.
@@ -31,9 +33,9 @@ def fastest(key: Hashable, candidates: dict[str, Callable[[], object]], macs: in
     best, result = None, None
     for name in names:
         for _ in range(2):
-            t = time.perf_counter()
+            t = time.process_time()
             result_n = candidates[name]()
-            t = time.perf_counter() - t
+            t = time.process_time() - t
             if best is None or t < best[0]:
                 best, result = (t, name), result_n
     _CHOSEN[key] = best[1]

@@ -1,4 +1,5 @@
-"""Shared table logic of benchmarks/emu_gpu.py and benchmarks/emu_cpu.py (not a script).
+"""Table logic of benchmarks/emu_gpu.py and the model builders (ViT-S, ResNets) that it and
+benchmarks/emu_cpu.py share (not a script).
 
 Every row times one operation on random raw codes (warm-up call first: numba compiles there),
 reports the median of `reps` runs and TMAC/s = M*K*N (or conv MACs) / time. Before timing, each

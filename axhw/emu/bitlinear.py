@@ -21,6 +21,9 @@ from .geometry import conv_geometry
 from .luts import INT32_MAX, check_index, prepare_luts
 from .tuning import fastest
 
+__all__ = ["ENGINES", "BitLinearForm", "bitlinear_conv2d", "bitlinear_matmul", "choose_engine",
+           "exact_engines", "fit_bit_linear", "stack_conv2d", "stack_matmul"]
+
 ENGINES = ("int8", "fp16", "fp32", "fp64")
 _EXACT_LIMIT = {"fp16": 2**24, "fp32": 2**24, "fp64": 2**53}  # partial sums below this are exact
 _OPERAND_LIMIT = {"fp16": 2048, "fp32": 2**24, "fp64": 2**53}

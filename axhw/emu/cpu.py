@@ -20,6 +20,8 @@ from llvmlite import ir
 from numba import prange, types
 from numba.extending import intrinsic, overload
 
+__all__ = ["conv2d_rows", "conv2d_taps", "gather_add", "gather_rate", "gemm"]
+
 LANES = 16  # vector gather width (2 x 8 lanes on AVX2, 16 on AVX-512)
 ROWS = 8  # GEMM rows (conv: output pixels) sharing one pass over a run of B offsets
 COLS = 256  # GEMM columns (conv: filters) per task: accumulators and offsets stay in L1

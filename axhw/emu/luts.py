@@ -16,6 +16,8 @@ from ..errors import AxhwError
 from .arrays import dtype_of, shape_of, to_host
 from .forms import fit_low_rank, fit_table
 
+__all__ = ["INT32_MAX", "LutStack", "check_codes", "check_index", "flat_offsets", "prepare_luts"]
+
 INT32_MAX = 2**31 - 1
 
 

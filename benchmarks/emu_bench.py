@@ -1,4 +1,5 @@
-"""Shared table logic of benchmarks/emu_gpu.py and benchmarks/emu_cpu.py (not a script).
+"""Table logic of benchmarks/emu_gpu.py and the model builders (ViT-S, ResNets) that it and
+benchmarks/emu_cpu.py share (not a script).
 
 Every row times one operation on random raw codes (warm-up call first: numba compiles there),
 reports the median of `reps` runs and TMAC/s = M*K*N (or conv MACs) / time. Before timing, each
@@ -139,6 +140,45 @@ def vit_small(depth: int = 12, dim: int = 384, heads: int = 6, mlp: int = 1536,
             return self.head(self.norm(self.blocks(x))[:, 0])
 
     return ViT()
+
+
+def resnet(depths, widths, stem: str, classes: int):
+    """A torchvision-style ResNet of BasicBlocks (no torchvision needed): stem "imagenet" (7x7/2
+    conv + max pool) or "cifar" (3x3 conv); a 1x1/2 conv + BN projects where the shape changes."""
+    nn = torch.nn
+
+    class Block(nn.Module):
+        """relu(main(x) + shortcut(x)), main = conv3x3-BN-ReLU-conv3x3-BN."""
+
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.main = nn.Sequential(
+                nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+                nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+            self.shortcut = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            return torch.relu(self.main(x) + self.shortcut(x))
+
+    layers = ([nn.Conv2d(3, widths[0], 7, 2, 3, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(),
+               nn.MaxPool2d(3, 2, 1)] if stem == "imagenet" else
+              [nn.Conv2d(3, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()])
+    cin = widths[0]
+    for i, (depth, width) in enumerate(zip(depths, widths)):
+        for j in range(depth):
+            layers.append(Block(cin, width, 2 if j == 0 and i > 0 else 1))
+            cin = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
+    return nn.Sequential(*layers)
+
+
+def resnet20():
+    return resnet((3, 3, 3), (16, 32, 64), "cifar", 10)
+
+
+def resnet18():
+    return resnet((2, 2, 2, 2), (64, 128, 256, 512), "imagenet", 1000)
 
 
 def vit_forward_row(batch: int, device: str, reps: int):

@@ -131,7 +131,8 @@ def test_fast_path_stack_with_per_filter_selection(monkeypatch):
     np.testing.assert_array_equal(lut_conv2d(x, w, fast, 1, 1, lut_index=index, pad_code=9),
                                   lut_conv2d(x, w, stack, 1, 1, lut_index=index, pad_code=9,
                                              backend="cpu"))
-    mixed = np.stack([stack[0], golden_lut(make("rounded", 8))])
+    full_rank = np.random.default_rng(0).integers(-(2**14), 2**14, (256, 256))
+    mixed = np.stack([stack[0], full_rank])  # a LUT with neither a bit-linear nor a low-rank form
     assert prepare_luts(mixed, fast_path=True).forms is None
 
 
@@ -146,3 +147,49 @@ def test_grouped_conv_fast_path_equals_lut_kernels():
     slow = lut_conv2d(x, w, prepare_luts(lut), 1, 1, 1, 2)
     fast = lut_conv2d(x, w, prepare_luts(lut, fast_path=True), 1, 1, 1, 2)
     np.testing.assert_array_equal(np.asarray(fast), np.asarray(slow))
+
+
+@pytest.mark.parametrize("kw", [dict(signed=True, mode="roba"), dict(mode="roba")])
+def test_low_rank_form_of_roba(kw):
+    """RoBA is not bit-linear but of rank 2: the fast path fits a low-rank form that reproduces
+    every entry, and its dense GEMMs equal the LUT kernels."""
+    from axhw.emu.forms import fit_low_rank
+
+    lut = golden_lut(make("rounded", 8, **kw))
+    with pytest.raises(AxhwError, match="not bit-linear"):
+        fit_bit_linear(lut)
+    form = fit_low_rank(lut.astype(np.int64), int(np.abs(lut).max()))
+    assert form is not None and form.rank <= 2
+    np.testing.assert_array_equal(form.table(), lut)
+    fast = prepare_luts(lut, fast_path=True)
+    assert fast.forms is not None
+    rng = np.random.default_rng(2)
+    a, b = rng.integers(0, 256, (9, 70)), rng.integers(0, 256, (70, 11))
+    np.testing.assert_array_equal(bitlinear_matmul(a, b, form), lut_matmul(a, b, lut))
+    x, w = rng.integers(0, 256, (2, 4, 7, 7)), rng.integers(0, 256, (6, 2, 3, 3))
+    np.testing.assert_array_equal(lut_conv2d(x, w, fast, 2, 1, 1, 2, pad_code=3),
+                                  lut_conv2d(x, w, lut, 2, 1, 1, 2, pad_code=3, backend="cpu"))
+    perturbed = lut.copy()
+    perturbed[5, 7] += 1  # one entry off: rank 3, no exact integer form of rank 2 reproduces it
+    other = fit_low_rank(perturbed.astype(np.int64), int(np.abs(perturbed).max()))
+    assert other is None or np.array_equal(other.table(), perturbed)
+
+
+@pytest.mark.parametrize("spec", [make("exact", 8, signed=True), make("bam", 8, h=2, v=7),
+                                  make("truncated", 8, signed=True, mode="operand", cut=3)],
+                         ids=["exact", "bam", "truncated"])
+def test_direct_fp32_conv_splits_channels_exactly(spec):
+    """The fp32 engine's conv (torch conv2d on operand maps, no im2col) splits input channels so
+    that every partial sum stays below 2^24: 150 channels x 3x3 needs two chunks here."""
+    lut = golden_lut(spec)
+    form = fit_bit_linear(lut)
+    assert form.rank >= 1  # bam, truncated: U, V and constant terms as well
+    rng = np.random.default_rng(4)
+    x = torch.from_numpy(rng.integers(0, 256, (1, 150, 5, 6)))
+    w = torch.from_numpy(rng.integers(0, 256, (3, 150, 3, 3)))
+    got = bitlinear_conv2d(x, w, form, 1, 1, engine="fp32", pad_code=7)
+    np.testing.assert_array_equal(got.numpy(), lut_conv2d(x, w, lut, 1, 1, pad_code=7,
+                                                          backend="cpu").numpy())
+    got = bitlinear_conv2d(x[:, :12], w[:, :4], form, 2, 1, 1, 3, engine="fp32")  # groups
+    np.testing.assert_array_equal(got.numpy(), lut_conv2d(x[:, :12], w[:, :4], lut, 2, 1, 1, 3,
+                                                          backend="cpu").numpy())

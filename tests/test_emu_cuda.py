@@ -57,9 +57,9 @@ def test_cuda_kernels_match_cpu_under_simulator():
 def test_cuda_backend_without_gpu_is_a_clear_error():
     import numpy as np
 
-    from axhw.emu import gemm, lut_matmul
+    from axhw.emu import backends, lut_matmul
 
-    if gemm.gpu_present() or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+    if backends.gpu_present() or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
         pytest.skip("a GPU (or the simulator) is present")
     with pytest.raises(AxhwError, match="backend 'cuda'"):
         lut_matmul(np.zeros((2, 2), int), np.zeros((2, 2), int), np.zeros((4, 4), int),

@@ -153,3 +153,50 @@ def test_bad_input_is_a_one_line_axhw_error(call, message):
     with pytest.raises(AxhwError, match=message) as exc:
         call()
     assert "\n" not in str(exc.value)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 4), st.sampled_from([1, 2, 3]), st.integers(1, 40),
+       st.integers(1, 3), st.integers(1, 3), st.integers(0, 2), st.integers(1, 2),
+       st.integers(0, 2**32), st.booleans())
+def test_conv2d_kernels_match_reference(n, c, groups, og, k, stride, padding, dilation, seed,
+                                        wide):
+    """Both CPU conv kernels (filters gathered per tap for >= 8 filters per group, rows gathered
+    otherwise), odd sizes, groups, strides, dilation, zero rows skipped, int64 tables."""
+    rng = np.random.default_rng(seed)
+    lo = -(2**40) if wide else -(2**12)
+    luts = rng.integers(lo, -lo, (2, 16, 8))
+    luts[:, rng.integers(0, 16, 5)] = 0  # rows the kernels skip (pad code 0 among them)
+    luts[:, 0] = 0
+    size = (k - 1) * dilation + 1 + rng.integers(0, 6)
+    x = rng.integers(0, 16, (n, c * groups, size, size + 1))
+    w = rng.integers(0, 8, (og * groups, c, k, k))
+    for pad_code in (0, 7):
+        got = lut_conv2d(x, w, luts[0], stride, padding, dilation, groups, pad_code=pad_code)
+        np.testing.assert_array_equal(got, ref_conv2d(x, w, luts[0], (stride,) * 2, (padding,) * 2,
+                                                      (dilation,) * 2, groups, pad_code=pad_code))
+    index = rng.integers(0, 2, w.shape[0])
+    got = lut_conv2d(x, w, luts, stride, padding, dilation, groups, lut_index=index)
+    np.testing.assert_array_equal(got, ref_conv2d(x, w, luts, (stride,) * 2, (padding,) * 2,
+                                                  (dilation,) * 2, groups, index))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(1, 19), st.integers(0, 30), st.sampled_from([1, 15, 16, 17, 40, 300]),
+       st.integers(0, 2**32), st.booleans())
+def test_gemm_kernel_blocks_and_zero_rows(m, k, n, seed, wide):
+    """Row/column blocks with tails (the kernel's 8 x 256 tiles, 16-lane gathers), rows of zeros
+    skipped, int64 tables on the scalar path: all equal the fancy-indexing reference."""
+    rng = np.random.default_rng(seed)
+    lo = -(2**40) if wide else -(2**15)
+    lut = rng.integers(lo, -lo, (32, 16))
+    lut[rng.integers(0, 32, 8)] = 0
+    a, b = rng.integers(0, 32, (m, k)), rng.integers(0, 16, (k, n))
+    np.testing.assert_array_equal(lut_matmul(a, b, lut), ref_matmul(a, b, lut))
+
+
+def test_zero_rows_are_the_rows_zero_in_every_lut():
+    luts = np.ones((2, 4, 4), np.int64)
+    luts[:, 1] = 0
+    luts[0, 2] = 0  # zero in one LUT only: must not be skipped
+    np.testing.assert_array_equal(prepare_luts(luts).zero_rows(), [0, 1, 0, 0])

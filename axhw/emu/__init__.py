@@ -20,7 +20,8 @@ See docs/emulator.md.
 from .bitlinear import BitLinearForm, bitlinear_conv2d, bitlinear_matmul, fit_bit_linear
 from .conv import lut_conv2d
 from .emulator import Emulator, emulator_for
-from .gemm import BACKENDS, lut_matmul
+from .backends import BACKENDS
+from .gemm import lut_matmul
 from .luts import LutStack, prepare_luts
 
 __all__ = [

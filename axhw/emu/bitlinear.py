@@ -1,109 +1,32 @@
 """Exact fast path for bit-linear LUTs: a few dense GEMMs instead of table look-ups.
 
-A bit-linear multiplier's product is a fixed sum of kept partial-product bits plus a constant
-(exact, perforated AND, truncated, BAM, masked arrays; Baugh-Wooley complements add terms linear
-in single bits). With a_j, b_i the raw operand bits:
-
-    P(a, b) = Σ_ji W[j, i] a_j b_i + Σ_j u_j a_j + Σ_i v_i b_i + c
-
-The coefficients are read off the LUT at single-bit operands, columns of W that are multiples of
-each other are merged (exact/perforated: one term), and the resulting low-rank form
-
-    P(a, b) = Σ_r A_r[a] · B_r[b] + U[a] + V[b] + c        (per-code integer tables)
-
-is checked against EVERY LUT entry; a LUT it does not reproduce is rejected. So no per-family code
-exists here and a wrong ``bit_linear`` flag can never give a wrong answer.
-
-At run time the R terms become one GEMM over K*R (operands A_r[a], B_r[b] gathered per code and
+The form ``P(a, b) = Σ_r A_r[a] · B_r[b] + U[a] + V[b] + c`` (axhw.emu.forms, verified on every
+LUT entry) turns a GEMM into one GEMM over K*R (operands A_r[a], B_r[b] gathered per code and
 centred so they are as small as possible), then U/V row/column sums and K*c are added in int64.
 Engines: ``int8`` (torch._int_mm, int32 accumulation, tensor cores on CUDA), ``fp16`` (CUDA, fp32
 accumulation), ``fp32``, ``fp64``. Float engines are exact because every operand is an integer
 the format represents exactly and K is split so no partial sum reaches 2^24 (fp32) / 2^53.
+On the CPU the engine is picked per shape by measured time among those exact for the form
+(axhw.emu.tuning): int8 ``torch._int_mm`` is fast only where the CPU has VNNI/AMX.
 """
 
 from __future__ import annotations
-
-import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import AxhwError
 from . import arrays
-from .luts import INT32_MAX, prepare_luts
+from .forms import BitLinearForm, fit_table
+from .geometry import conv_geometry
+from .luts import INT32_MAX, check_index, prepare_luts
+from .tuning import fastest
+
+__all__ = ["ENGINES", "BitLinearForm", "bitlinear_conv2d", "bitlinear_matmul", "choose_engine",
+           "exact_engines", "fit_bit_linear", "stack_conv2d", "stack_matmul"]
 
 ENGINES = ("int8", "fp16", "fp32", "fp64")
 _EXACT_LIMIT = {"fp16": 2**24, "fp32": 2**24, "fp64": 2**53}  # partial sums below this are exact
 _OPERAND_LIMIT = {"fp16": 2048, "fp32": 2**24, "fp64": 2**53}
-
-
-@dataclass(frozen=True, eq=False)
-class BitLinearForm:
-    """``lut[a, b] == amat[a] @ bmat[b] + ua[a] + vb[b] + const`` for every code pair (verified)."""
-
-    amat: np.ndarray  # (2^bits_a, R) int64, centred per column
-    bmat: np.ndarray  # (2^bits_b, R) int64, centred per column
-    ua: np.ndarray  # (2^bits_a,) int64
-    vb: np.ndarray  # (2^bits_b,) int64
-    const: int
-    maxabs: int  # max |lut|: fixes the result dtype exactly like lut_matmul
-
-    @property
-    def rank(self) -> int:
-        return self.amat.shape[1]
-
-    @property
-    def operand_max(self) -> tuple[int, int]:
-        return int(np.abs(self.amat).max(initial=0)), int(np.abs(self.bmat).max(initial=0))
-
-    @property
-    def fits_int8(self) -> bool:
-        return all(m.size == 0 or (m.min() >= -128 and m.max() <= 127)
-                   for m in (self.amat, self.bmat))
-
-    def table(self) -> np.ndarray:
-        return self.amat @ self.bmat.T + self.ua[:, None] + self.vb[None, :] + self.const
-
-
-def _bit_table(bits: int) -> np.ndarray:
-    codes = np.arange(1 << bits, dtype=np.int64)
-    return (codes[:, None] >> np.arange(bits)) & 1  # (2^bits, bits)
-
-
-def _merge_columns(W: np.ndarray):
-    """Group columns of W that are integer multiples of one primitive vector.
-
-    Returns (directions (R, rows), factors (R, cols)) with W == directions.T @ factors.
-    """
-    groups: dict[tuple[int, ...], np.ndarray] = {}
-    for i in range(W.shape[1]):
-        col = W[:, i]
-        nz = np.flatnonzero(col)
-        if nz.size == 0:
-            continue
-        g = math.gcd(*(int(v) for v in np.abs(col[nz])))
-        g = g if col[nz[0]] > 0 else -g
-        key = tuple(int(v) for v in col // g)
-        groups.setdefault(key, np.zeros(W.shape[1], dtype=np.int64))[i] = g
-    if not groups:
-        return np.zeros((0, W.shape[0]), np.int64), np.zeros((0, W.shape[1]), np.int64)
-    return np.array(list(groups), dtype=np.int64), np.stack(list(groups.values()))
-
-
-def _balance(amat: np.ndarray, bmat: np.ndarray):
-    """Move powers of two between A_r and B_r (A_r B_r unchanged) so both spans are small:
-    operand truncation gives A in 0..63 and B in 0..1008 unbalanced, 0..252 each balanced."""
-    amat, bmat = amat.copy(), bmat.copy()
-    for r in range(amat.shape[1]):
-        for x, y in ((amat, bmat), (bmat, amat)):  # move from x to y while it helps
-            while True:
-                gx = math.gcd(*(int(v) for v in x[:, r]))
-                span_x, span_y = np.ptp(x[:, r]), np.ptp(y[:, r])
-                if gx % 2 or gx == 0 or span_y * 2 > span_x // 2 or span_y == 0:
-                    break
-                x[:, r] //= 2
-                y[:, r] *= 2
-    return amat, bmat
 
 
 def fit_bit_linear(lut) -> BitLinearForm:
@@ -112,36 +35,7 @@ def fit_bit_linear(lut) -> BitLinearForm:
     luts = prepare_luts(lut)
     if luts.count != 1:
         raise AxhwError("fit_bit_linear: needs a single LUT, not a stack")
-    ba, bb = luts.bits_a, luts.bits_b
-    L = luts.table.astype(np.int64).reshape(1 << ba, 1 << bb)
-    pa, pb = 1 << np.arange(ba), 1 << np.arange(bb)
-    c = int(L[0, 0])
-    u = L[pa, 0] - c
-    v = L[0, pb] - c
-    W = L[pa[:, None], pb[None, :]] - L[pa, 0][:, None] - L[0, pb][None, :] + c  # (ba, bb)
-    # Merge along whichever side gives fewer GEMM terms.
-    dir_a, fac_b = _merge_columns(W)  # W = dir_a.T @ fac_b
-    dir_b, fac_a = _merge_columns(W.T)  # W.T = dir_b.T @ fac_a
-    if dir_b.shape[0] < dir_a.shape[0]:
-        dir_a, fac_b = fac_a, dir_b
-    abits, bbits = _bit_table(ba), _bit_table(bb)
-    amat, bmat = abits @ dir_a.T, bbits @ fac_b.T  # (2^ba, R), (2^bb, R)
-    amat, bmat = _balance(amat, bmat)
-    ua, vb = abits @ u, bbits @ v
-    # Centre each term: (A + za)(B + zb) = AB + zb A + za B + za zb, so int8 fits 0..255 ranges.
-    za = -((-(amat.min(0) + amat.max(0))) // 2) if amat.size else np.zeros(0, np.int64)
-    zb = -((-(bmat.min(0) + bmat.max(0))) // 2) if bmat.size else np.zeros(0, np.int64)
-    amat, bmat = amat - za, bmat - zb
-    ua = ua + amat @ zb
-    vb = vb + bmat @ za
-    const = c + int(za @ zb)
-    form = BitLinearForm(amat=amat, bmat=bmat, ua=ua, vb=vb, const=const, maxabs=luts.maxabs)
-    bad = np.argwhere(form.table() != L)
-    if bad.size:
-        a_raw, b_raw = (int(x) for x in bad[0])
-        raise AxhwError(f"LUT is not bit-linear: the fitted form misses {len(bad)} entries, "
-                        f"first at a={a_raw}, b={b_raw}")
-    return form
+    return fit_table(luts.table.astype(np.int64).reshape(luts.size_a, luts.size_b), luts.maxabs)
 
 
 def choose_engine(form: BitLinearForm, cuda: bool, engine: str | None) -> str:
@@ -157,11 +51,27 @@ def choose_engine(form: BitLinearForm, cuda: bool, engine: str | None) -> str:
             raise AxhwError(f"engine {engine!r} cannot hold this design's GEMM operands exactly "
                             f"(|A| <= {amax}, |B| <= {bmax})")
         return engine
+    return exact_engines(form, cuda)[0]
+
+
+def exact_engines(form: BitLinearForm, cuda: bool) -> list[str]:
+    """Engines that hold this form's operands exactly, in default preference order."""
     order = ("int8", "fp16", "fp32", "fp64") if cuda else ("int8", "fp32", "fp64")
-    for e in order:
-        if _fits(form, e):
-            return e
-    raise AxhwError(f"bit-linear operands too large for exact GEMM (|A| <= {amax}, |B| <= {bmax})")
+    fit = [e for e in order if _fits(form, e)]
+    if not fit:
+        amax, bmax = form.operand_max
+        raise AxhwError(f"bit-linear operands too large for exact GEMM (|A| <= {amax}, "
+                        f"|B| <= {bmax})")
+    return fit
+
+
+def _by_engine(form: BitLinearForm, cuda: bool, engine: str | None, key, macs: int, run):
+    """run(engine) with the engine given, the first exact one on CUDA, or on the CPU the exact one
+    measured fastest for this shape (axhw.emu.tuning)."""
+    if engine is not None or cuda:
+        return run(choose_engine(form, cuda, engine))
+    return fastest(key + form.operand_max + (form.rank,),
+                   {e: (lambda e=e: run(e)) for e in exact_engines(form, False)}, macs)
 
 
 def _fits(form: BitLinearForm, engine: str) -> bool:
@@ -253,6 +163,7 @@ class _Tables:
 
             t = {"A": columns(form.amat, dt), "B": columns(form.bmat, dt),
                  "Af": columns(form.amat, torch.float32),
+                 "Bf": columns(form.bmat, torch.float32),
                  "ua": torch.as_tensor(form.ua, device=device) if form.ua.any() else None,
                  "vb": torch.as_tensor(form.vb, device=device) if form.vb.any() else None}
             hit = cls._cache[key] = (form, t)
@@ -260,7 +171,7 @@ class _Tables:
 
 
 def _codes(x, name: str, size: int):
-    """Integer codes as an int32 torch tensor (index_select indices), range-checked."""
+    """Integer codes as an int32/int64 torch tensor (index_select indices), range-checked."""
     import torch
 
     arrays.require_int(name, x)
@@ -274,7 +185,7 @@ def _codes(x, name: str, size: int):
         lo, hi = (int(v) for v in torch.aminmax(t))
         if lo < 0 or hi >= size:
             raise AxhwError(f"{name} holds raw codes outside 0..{size - 1} (found {lo}..{hi})")
-    return t.to(torch.int32)
+    return t if t.dtype in (torch.int32, torch.int64) else t.to(torch.int32)
 
 
 def _matmul_codes(a, b, form: BitLinearForm, engine: str):
@@ -304,6 +215,86 @@ def _matmul_codes(a, b, form: BitLinearForm, engine: str):
     return out.add_(col) if isinstance(col, torch.Tensor) or col else out
 
 
+def _direct_exact(form: BitLinearForm, cg: int, taps: int, groups: int) -> bool:
+    """torch's fp32 conv2d sums the form's terms exactly: fp32 arithmetic (no TF32/bf16), every
+    partial sum of a channel chunk below 2^24, and whole groups in one chunk when grouped."""
+    import torch
+
+    mkldnn_conv = getattr(torch.backends.mkldnn, "conv", None)
+    if (torch.get_float32_matmul_precision() != "highest"
+            or getattr(mkldnn_conv, "fp32_precision", "none") not in ("none", "ieee")):
+        return False
+    # maps are shifted by the pad code's operand: up to twice the operand bound
+    per_channel = taps * 2 * max(_term_bound(form), int(np.abs(form.ua).max(initial=0)), 1)
+    return per_channel < _EXACT_LIMIT["fp32"] and (groups == 1 or cg * per_channel < 2**24)
+
+
+def _chunks(cg: int, groups: int, per_channel: int):
+    """Input-channel ranges whose sums stay below 2^24 (grouped: one range, checked before)."""
+    step = cg if groups > 1 else max(1, (_EXACT_LIMIT["fp32"] - 1) // max(per_channel, 1))
+    return [(c0, min(c0 + step, cg)) for c0 in range(0, cg, step)]
+
+
+def _term_bound(form: BitLinearForm) -> int:
+    amax, bmax = form.operand_max
+    return form.rank * amax * bmax
+
+
+def _conv_direct(tx, tw, form: BitLinearForm, t, geometry, out_hw, acc):
+    """The R terms as R channels per input channel, convolved by torch in fp32 (no im2col),
+    input channels split so that each chunk's sums stay below 2^24; U[x] window sums by a
+    ones-kernel conv, V[w] and the constant per filter. Exact, see _direct_exact.
+
+    Padding never touches the codes: the maps hold A_r[x] - A_r[pad_code] (0 where conv2d pads
+    with zeros) and the per-filter constant A_r[pad_code] * Σ B_r[w] restores the sum; U alike.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    s, p, d, groups, pad_code = geometry
+    N, C = tx.shape[:2]
+    O, Cg, KH, KW = tw.shape
+    R, xf, wf = form.rank, tx.reshape(-1), tw.reshape(-1)
+    taps, K = KH * KW, Cg * KH * KW
+    umax = int(np.abs(form.ua).max(initial=0))
+    if K * 2 * (_term_bound(form) + umax) > INT32_MAX:  # shifted partial sums may not fit
+        acc = torch.int64
+    col = torch.full((O,), K * form.const, dtype=acc, device=tx.device)
+    out = None
+
+    def conv(maps, weights):
+        return F.conv2d(maps, weights, stride=s, padding=p, dilation=d, groups=groups)
+
+    if R:
+        shift = [int(c[pad_code]) for c in t["Af"]]
+        maps = torch.stack([(c - sh).index_select(0, xf).reshape(tx.shape)
+                            for c, sh in zip(t["Af"], shift)], 2)
+        maps = maps.reshape(N, C * R, *tx.shape[2:])  # channels (c, r), like the weights below
+        wB = torch.stack([c.index_select(0, wf).reshape(tw.shape) for c in t["Bf"]], 2)
+        for r, sh in enumerate(shift):
+            if sh:
+                col += sh * wB[:, :, r].reshape(O, -1).sum(1, dtype=torch.float64).to(acc)
+        wB = wB.reshape(O, Cg * R, KH, KW)
+        for c0, c1 in _chunks(Cg, groups, taps * 2 * _term_bound(form)):
+            part = conv(maps[:, c0 * R:c1 * R] if groups == 1 else maps,
+                        wB[:, c0 * R:c1 * R]).to(acc)
+            out = part if out is None else out.add_(part)
+    if t["ua"] is not None:
+        ushift = int(t["ua"][pad_code])
+        umap = (t["ua"] - ushift).index_select(0, xf).reshape(tx.shape).to(torch.float32)
+        col += K * ushift
+        for c0, c1 in _chunks(Cg, groups, taps * 2 * umax):
+            ones = torch.ones((groups, c1 - c0, KH, KW), device=tx.device)
+            rows = conv(umap[:, c0:c1] if groups == 1 else umap, ones).to(acc)  # (N, g, OH, OW)
+            rows = rows.repeat_interleave(O // groups, dim=1)
+            out = rows if out is None else out.add_(rows)
+    if t["vb"] is not None:
+        col += t["vb"].index_select(0, wf).reshape(O, -1).sum(1, dtype=acc)
+    if out is None:
+        out = torch.zeros((N, O, *out_hw), dtype=acc, device=tx.device)
+    return out.add_(col[None, :, None, None])
+
+
 def _result(out, form: BitLinearForm, k: int, kind: str):
     """Same dtype rule and array kind as lut_matmul."""
     import torch
@@ -331,10 +322,14 @@ def bitlinear_matmul(a, b, form: BitLinearForm, *, engine: str | None = None):
     ta, tb = _codes(a, "a", form.amat.shape[0]), _codes(b, "b", form.bmat.shape[0])
     if ta.device != tb.device:
         raise AxhwError(f"bitlinear_matmul: a is on {ta.device}, b on {tb.device}")
-    K = bshape[0]
-    eng = choose_engine(form, ta.device.type == "cuda", engine)
-    out = _matmul_codes(ta.reshape(-1, K), tb, form, eng).reshape(ashape[:-1] + (bshape[1],))
-    return _result(out, form, K, kind)
+    K, N = bshape
+    M = ta.numel() // max(K, 1)
+
+    def run(eng):
+        out = _matmul_codes(ta.reshape(-1, K), tb, form, eng).reshape(ashape[:-1] + (N,))
+        return _result(out, form, K, kind)
+
+    return _by_engine(form, ta.device.type == "cuda", engine, ("mm", M, K, N), M * K * N, run)
 
 
 def bitlinear_conv2d(x, w, form: BitLinearForm, stride=1, padding=0, dilation=1, groups: int = 1,
@@ -342,11 +337,6 @@ def bitlinear_conv2d(x, w, form: BitLinearForm, stride=1, padding=0, dilation=1,
     """Same result as ``lut_conv2d`` (bit-for-bit): the codes are padded with pad_code and mapped
     to their R GEMM operands first (R channels per input channel), then unfolded and multiplied
     with the weights' operands as one (O/g x C/g*R*kh*kw) @ (C/g*R*kh*kw x N*L) GEMM per group."""
-    import torch
-    import torch.nn.functional as F
-
-    from .conv import conv_geometry
-
     xshape, wshape = arrays.shape_of(x), arrays.shape_of(w)
     s, p, d, OH, OW = conv_geometry(xshape, wshape, stride, padding, dilation, groups)
     kind = arrays.kind_of(x, w)
@@ -356,12 +346,31 @@ def bitlinear_conv2d(x, w, form: BitLinearForm, stride=1, padding=0, dilation=1,
         raise AxhwError(f"bitlinear_conv2d: x is on {tx.device}, w on {tw.device}")
     if not isinstance(pad_code, (int, np.integer)) or not 0 <= pad_code < size_a:
         raise AxhwError(f"bitlinear_conv2d: pad_code={pad_code!r} is not a valid raw code")
-    N, C, _, _ = xshape
-    O, Cg, KH, KW = wshape
-    K, R, L, Og = Cg * KH * KW, form.rank, OH * OW, O // groups
-    eng = choose_engine(form, tx.device.type == "cuda", engine)
+    N, O = xshape[0], wshape[0]
+    K = wshape[1] * wshape[2] * wshape[3]
+
+    def run(eng):
+        out = _conv_codes(tx, tw, form, eng, s, p, d, int(groups), pad_code, (OH, OW))
+        return _result(out, form, K, kind)
+
+    key = ("conv", xshape, wshape, s, p, d, groups)
+    return _by_engine(form, tx.device.type == "cuda", engine, key, N * O * OH * OW * K, run)
+
+
+def _conv_codes(tx, tw, form: BitLinearForm, eng: str, s, p, d, groups: int, pad_code: int,
+                out_hw):
+    """x (N, C, H, W), w (O, C/g, kh, kw) int32 codes -> exact (N, O, OH, OW) by unfold + GEMM."""
+    import torch
+    import torch.nn.functional as F
+
+    N, O = tx.shape[0], tw.shape[0]
+    _, Cg, KH, KW = tw.shape
+    (OH, OW), R, Og = out_hw, form.rank, O // groups
+    K, L = Cg * KH * KW, OH * OW
     t = _Tables.get(form, tx.device, eng)
     acc = _acc_dtype(form, K)
+    if eng == "fp32" and tx.device.type == "cpu" and _direct_exact(form, Cg, KH * KW, groups):
+        return _conv_direct(tx, tw, form, t, (s, p, d, groups, pad_code), out_hw, acc)
     xp = F.pad(tx, (p[1], p[1], p[0], p[0]), value=pad_code)  # codes, so padding maps like data
 
     def unfold(tables, dtype):
@@ -401,8 +410,7 @@ def bitlinear_conv2d(x, w, form: BitLinearForm, stride=1, padding=0, dilation=1,
     if t["vb"] is not None:
         col += t["vb"].index_select(0, tw.reshape(-1)).reshape(O, K).sum(1, dtype=acc)
     out += col[None, :, None]
-    return _result(out.reshape(N, O, OH, OW), form, K, kind)
-
+    return out.reshape(N, O, OH, OW)
 
 
 def stack_matmul(a, b, luts, lut_index):
@@ -427,8 +435,6 @@ def stack_conv2d(x, w, luts, lut_index, stride, padding, dilation, groups, pad_c
 
 def _per_filter(run, luts, lut_index, axis: int):
     """Run each LUT's form on the filters selecting it; scatter the parts along `axis`."""
-    from .luts import check_index
-
     sel = np.asarray(arrays.to_host(lut_index))
     check_index("lut_index", sel, luts.count)
     out = None

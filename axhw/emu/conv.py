@@ -6,52 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AxhwError
-from . import arrays
-from .gemm import choose_backend, cuda_module
-from .luts import check_codes, check_index, flat_offsets, prepare_luts
+from . import arrays, cpu
+from .backends import choose_backend, cuda_module
+from .bitlinear import stack_conv2d
+from .geometry import conv_geometry, expand_conv_index
+from .luts import LutStack, check_codes, check_index, flat_offsets, prepare_luts
+from .tuning import fastest
 
+__all__ = ["expand_conv_index", "lut_conv2d"]
 
-def _pair(name: str, v, lo: int) -> tuple[int, int]:
-    t = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
-    if len(t) != 2 or any(not isinstance(e, (int, np.integer)) or e < lo for e in t):
-        raise AxhwError(f"lut_conv2d: {name} must be an int or a pair of ints >= {lo}, got {v!r}")
-    return int(t[0]), int(t[1])
-
-
-def conv_geometry(xshape, wshape, stride, padding, dilation, groups):
-    """Validated (stride, padding, dilation, output H, W) for NCHW input and OIHW weights."""
-    if len(xshape) != 4 or len(wshape) != 4:
-        raise AxhwError(f"lut_conv2d: x must be N x C x H x W and w O x C/g x kh x kw, "
-                        f"got {xshape} and {wshape}")
-    s, p = _pair("stride", stride, 1), _pair("padding", padding, 0)
-    d = _pair("dilation", dilation, 1)
-    N, C, H, W = xshape
-    O, Cg, KH, KW = wshape
-    if not isinstance(groups, (int, np.integer)) or groups < 1 or C % groups or O % groups:
-        raise AxhwError(f"lut_conv2d: groups={groups} must divide in-channels {C} and "
-                        f"out-channels {O}")
-    if Cg != C // groups:
-        raise AxhwError(f"lut_conv2d: weights have {Cg} input channels per group, "
-                        f"expected {C // groups} (C={C}, groups={groups})")
-    OH = (H + 2 * p[0] - d[0] * (KH - 1) - 1) // s[0] + 1
-    OW = (W + 2 * p[1] - d[1] * (KW - 1) - 1) // s[1] + 1
-    if OH < 1 or OW < 1:
-        raise AxhwError(f"lut_conv2d: kernel {KH}x{KW} (dilation {d}) does not fit the padded "
-                        f"{H}x{W} input")
-    return s, p, d, OH, OW
-
-
-def expand_conv_index(index: np.ndarray, wshape) -> np.ndarray:
-    """Per-filter (O,), per-kernel (O, C/g) or per-weight (O, C/g, kh, kw) -> (O, C/g, kh, kw)."""
-    O, Cg, KH, KW = wshape
-    if index.shape == (O,):
-        index = index[:, None, None, None]
-    elif index.shape == (O, Cg):
-        index = index[:, :, None, None]
-    elif index.shape != (O, Cg, KH, KW):
-        raise AxhwError(f"lut_conv2d: lut_index shape {index.shape} must be ({O},) per filter, "
-                        f"({O}, {Cg}) per kernel or {tuple(wshape)} per weight")
-    return np.broadcast_to(index, wshape)
+TAPS_MIN_FILTERS = 8  # fewer filters per group (depthwise): conv2d_rows gathers along rows
 
 
 def lut_conv2d(x, w, lut, stride=1, padding=0, dilation=1, groups: int = 1, *, lut_index=None,
@@ -81,25 +45,49 @@ def lut_conv2d(x, w, lut, stride=1, padding=0, dilation=1, groups: int = 1, *, l
     like = x if arrays.is_torch(x) else w
     K = wshape[1] * wshape[2] * wshape[3]
     geometry = (s, p, d, int(groups), int(pad_code), OH, OW)
+    where = choose_backend(backend, x, w, lut_index)
+
+    def lut_kernels():
+        if where == "cuda":
+            out = cuda_module().lut_conv2d(x, w, luts, lut_index, geometry)
+            return arrays.wrap_device(out, kind, like)
+        xh, wh = arrays.to_host(x), arrays.to_host(w)
+        check_codes("x", xh, luts.bits_a)
+        check_codes("w", wh, luts.bits_b)
+        index = None
+        if lut_index is not None:
+            index = expand_conv_index(arrays.to_host(lut_index), wshape)
+            check_index("lut_index", index, luts.count)
+        out = conv_host(np.ascontiguousarray(xh, dtype=np.int32), flat_offsets(wh, index, luts),
+                        luts, s, p, d, int(groups), int(pad_code), (OH, OW))
+        return arrays.from_host(out, kind, like)
+
     if luts.forms is not None and backend is None and kind != "device" and (
             lut_index is None or (groups == 1 and arrays.shape_of(lut_index) == wshape[:1])):
-        from .bitlinear import stack_conv2d
+        # bit-linear LUTs: dense GEMMs, same result; on the CPU only where measured faster
+        dense = {"bit-linear": lambda: stack_conv2d(x, w, luts, lut_index, s, p, d, int(groups),
+                                                    int(pad_code))}
+        if where == "cpu":
+            dense["lut"] = lut_kernels
+        key = ("lut_conv2d", xshape, wshape, geometry, lut_index is None, luts.form_key())
+        return fastest(key, dense, xshape[0] * wshape[0] * OH * OW * K)
+    return lut_kernels()
 
-        return stack_conv2d(x, w, luts, lut_index, s, p, d, int(groups), int(pad_code))
-    if choose_backend(backend, x, w, lut_index) == "cuda":
-        out = cuda_module().lut_conv2d(x, w, luts, lut_index, geometry)
-        return arrays.wrap_device(out, kind, like)
-    from . import cpu
 
-    xh, wh = arrays.to_host(x), arrays.to_host(w)
-    check_codes("x", xh, luts.bits_a)
-    check_codes("w", wh, luts.bits_b)
-    index = None
-    if lut_index is not None:
-        index = expand_conv_index(arrays.to_host(lut_index), wshape)
-        check_index("lut_index", index, luts.count)
-    woff = flat_offsets(wh, index, luts)
-    out = np.zeros((xshape[0], wshape[0], OH, OW), dtype=luts.acc_dtype(K))
-    cpu.conv2d(np.ascontiguousarray(xh, dtype=np.int32), woff, luts.table, np.int64(luts.size_b),
-               s, p, d, int(groups), int(pad_code), out)
-    return arrays.from_host(out, kind, like)
+def conv_host(x: np.ndarray, woff: np.ndarray, luts: LutStack, stride, padding, dilation,
+              groups: int, pad_code: int, out_hw) -> np.ndarray:
+    """CPU backend: x int32 codes (N, C, H, W), woff B-side offsets (O, C/g, kh, kw)."""
+    O, Cg, KH, KW = woff.shape
+    shape = (x.shape[0], O, *out_hw)
+    acc = luts.acc_dtype(Cg * KH * KW)
+    if O // groups >= TAPS_MIN_FILTERS:
+        # (g, K, O/g): a tap's filters contiguous, the gathered run of conv2d_taps
+        woff_t = np.ascontiguousarray(woff.reshape(groups, O // groups, -1).transpose(0, 2, 1))
+        out = np.empty(shape, dtype=acc)
+        cpu.conv2d_taps(x, woff_t, (KH, KW), luts.table, np.int64(luts.size_b), luts.zero_rows(),
+                        stride, padding, dilation, pad_code, out)
+        return out
+    out = np.zeros(shape, dtype=acc)
+    cpu.conv2d_rows(x, woff, luts.table, np.int64(luts.size_b), stride, padding, dilation, groups,
+                    pad_code, out)
+    return out

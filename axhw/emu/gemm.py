@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ..errors import AxhwError
-from . import arrays
+from . import arrays, cpu
+from .backends import choose_backend, cuda_module
+from .bitlinear import stack_matmul
 from .luts import LutStack, check_codes, check_index, flat_offsets, prepare_luts
+from .tuning import fastest
 
-BACKENDS = ("cpu", "cuda")
-
-
-def cuda_module():
-    """The CUDA kernels module, or a one-line AxhwError saying why it cannot be used."""
-    try:
-        from . import cuda_kernels
-    except ImportError as exc:
-        raise AxhwError(f"backend 'cuda' needs numba-cuda (pip install 'axhw[cuda]'): "
-                        f"{exc}") from None
-    if not cuda_kernels.cuda.is_available():
-        raise AxhwError("backend 'cuda' requested but no CUDA GPU is available "
-                        "(set NUMBA_ENABLE_CUDASIM=1 to run the kernels in the simulator)")
-    return cuda_kernels
-
-
-def choose_backend(backend: str | None, *xs) -> str:
-    """Explicit choice wins; else CUDA when an input lives on the GPU or a real GPU is present."""
-    if backend is not None:
-        if backend not in BACKENDS:
-            raise AxhwError(f"backend={backend!r} is not valid: choose one of "
-                            f"{', '.join(BACKENDS)}")
-        return backend
-    if any(arrays.on_gpu(x) for x in xs):
-        return "cuda"
-    return "cuda" if gpu_present() else "cpu"
-
-
-@functools.cache
-def gpu_present() -> bool:
-    """A real GPU (never the simulator, which is for tests only)."""
-    try:
-        from numba import config
-        from . import cuda_kernels
-    except ImportError:
-        return False
-    return not config.ENABLE_CUDASIM and cuda_kernels.cuda.is_available()
+__all__ = ["lut_matmul", "matmul_host"]
 
 
 def lut_matmul(a, b, lut, lut_index=None, *, backend: str | None = None):
@@ -82,30 +47,35 @@ def lut_matmul(a, b, lut, lut_index=None, *, backend: str | None = None):
     like = a if arrays.is_torch(a) else b
     lead = ashape[:-1]
     M = int(np.prod(lead, dtype=np.int64))
+    where = choose_backend(backend, a, b, lut_index)
+
+    def lut_kernels():
+        if where == "cuda":
+            out = cuda_module().lut_matmul(a, b, luts, lut_index, M, K, N)
+            return arrays.wrap_device(out.reshape(lead + (N,)), kind, like)
+        ah, bh = arrays.to_host(a).reshape(M, K), arrays.to_host(b)
+        ih = None if lut_index is None else arrays.to_host(lut_index)
+        return arrays.from_host(matmul_host(ah, bh, luts, ih).reshape(lead + (N,)), kind, like)
+
     if luts.forms is not None and backend is None and kind != "device" and (
             ishape is None or len(ishape) == 1):
-        from .bitlinear import stack_matmul
-
-        return stack_matmul(a, b, luts, lut_index)  # bit-linear LUTs: dense GEMMs, same result
-    if choose_backend(backend, a, b, lut_index) == "cuda":
-        out = cuda_module().lut_matmul(a, b, luts, lut_index, M, K, N)
-        return arrays.wrap_device(out.reshape(lead + (N,)), kind, like)
-    ah, bh = arrays.to_host(a).reshape(M, K), arrays.to_host(b)
-    ih = None if lut_index is None else arrays.to_host(lut_index)
-    out = matmul_host(ah, bh, luts, ih)
-    return arrays.from_host(out.reshape(lead + (N,)), kind, like)
+        # bit-linear LUTs: dense GEMMs, same result; on the CPU only where measured faster
+        dense = {"bit-linear": lambda: stack_matmul(a, b, luts, lut_index)}
+        if where == "cpu":
+            dense["lut"] = lut_kernels
+        return fastest(("lut_matmul", M, K, N, ishape, luts.form_key()), dense, M * K * N)
+    return lut_kernels()
 
 
 def matmul_host(a: np.ndarray, b: np.ndarray, luts: LutStack, index: np.ndarray | None):
     """CPU backend on host arrays (a: M x K, b: K x N, index None / (N,) / (K, N))."""
-    from . import cpu
-
     check_codes("a", a, luts.bits_a)
     check_codes("b", b, luts.bits_b)
     check_index("lut_index", index, luts.count)
     if index is not None and index.ndim == 1:
         index = index[None, :]
     boff = flat_offsets(b, index, luts)
-    out = np.zeros((a.shape[0], b.shape[1]), dtype=luts.acc_dtype(a.shape[1]))
-    cpu.gemm(np.ascontiguousarray(a, dtype=np.int32), boff, luts.table, np.int64(luts.size_b), out)
+    out = np.empty((a.shape[0], b.shape[1]), dtype=luts.acc_dtype(a.shape[1]))
+    cpu.gemm(np.ascontiguousarray(a, dtype=np.int32), boff, luts.table, np.int64(luts.size_b),
+             luts.zero_rows(), out)
     return out

@@ -7,12 +7,16 @@ stack is ``(L, 2^bits_a, 2^bits_b)``. Kernels read one flat table at
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..errors import AxhwError
 from .arrays import dtype_of, shape_of, to_host
+from .forms import fit_low_rank, fit_table
+
+__all__ = ["INT32_MAX", "LutStack", "check_codes", "check_index", "flat_offsets", "prepare_luts"]
 
 INT32_MAX = 2**31 - 1
 
@@ -52,6 +56,18 @@ class LutStack:
                                          bits_a=self.bits_a, bits_b=self.bits_b, maxabs=self.maxabs)
         return self._cache[key]
 
+    def form_key(self) -> tuple:
+        """What fixes the bit-linear path's cost: rank and operand bounds of every form."""
+        return tuple((f.rank,) + f.operand_max for f in self.forms or ())
+
+    def zero_rows(self) -> np.ndarray:
+        """uint8 flag per a-code: 1 where that row is 0 in every LUT of the stack (cached). The
+        CPU kernels skip such codes (post-ReLU zeros, zero padding): adding 0 changes nothing."""
+        if "zero_rows" not in self._cache:
+            rows = self.table.reshape(self.count, self.size_a, self.size_b)
+            self._cache["zero_rows"] = (~rows.any(axis=(0, 2))).astype(np.uint8)
+        return self._cache["zero_rows"]
+
     def device_table(self):
         """The flat table on the current CUDA device (uploaded once, then cached)."""
         if "table" not in self._cache:
@@ -70,9 +86,11 @@ def _bits(size: int, what: str) -> int:
 def prepare_luts(luts, fast_path: bool = False) -> LutStack:
     """Validate a LUT ``(2^ba, 2^bb)`` or stack ``(L, 2^ba, 2^bb)`` of integers.
 
-    fast_path=True also fits the bit-linear form of every LUT (axhw.emu.bitlinear); when all of
-    them are bit-linear, lut_matmul/lut_conv2d with backend=None run the dense-GEMM path (single
-    LUT or per-filter selection), with identical results. Otherwise the LUT kernels run.
+    fast_path=True also fits the bit-linear form of every LUT (axhw.emu.forms; a low-rank form
+    where the LUT is not bit-linear but of rank <= 8, e.g. RoBA); when all of them have one,
+    lut_matmul/lut_conv2d with backend=None may run the dense-GEMM path (single LUT or
+    per-filter selection; on the CPU where measured faster), with identical results. Otherwise
+    the LUT kernels run.
     """
     if isinstance(luts, LutStack):
         return _with_forms(luts) if fast_path and luts.forms is None else luts
@@ -97,13 +115,25 @@ def prepare_luts(luts, fast_path: bool = False) -> LutStack:
 
 
 def _with_forms(stack: LutStack) -> LutStack:
-    from .bitlinear import fit_bit_linear
+    shape = (stack.size_a, stack.size_b)
+    forms = []
+    for i in range(stack.count):
+        table = stack.single(i).table.astype(np.int64).reshape(shape)
+        forms.append(_fit(table.tobytes(), shape, stack.maxabs))
+        if forms[-1] is None:  # neither bit-linear nor of small rank: the LUT kernels serve
+            return stack  # the whole stack
+    return replace(stack, forms=tuple(forms), _cache={})
 
+
+@functools.lru_cache(maxsize=64)
+def _fit(table: bytes, shape: tuple[int, int], maxabs: int):
+    """Bit-linear or low-rank form of one int64 table, or None; cached, since every layer of a
+    model built with one design prepares the same table."""
+    L = np.frombuffer(table, dtype=np.int64).reshape(shape)
     try:
-        forms = tuple(fit_bit_linear(stack.single(i)) for i in range(stack.count))
-    except AxhwError:  # some LUT is not bit-linear: the LUT kernels serve the whole stack
-        return stack
-    return replace(stack, forms=forms, _cache={})
+        return fit_table(L, maxabs)
+    except AxhwError:
+        return fit_low_rank(L, maxabs)
 
 
 def check_codes(name: str, host: np.ndarray, bits: int) -> None:

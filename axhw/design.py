@@ -17,6 +17,7 @@ from . import __version__
 from .errors import AxhwError
 from .families import get_family
 from .families.base import Multiplier
+from .names import check_name
 from .fileio import ensure_dir, sha256_text, write_json, write_text
 
 
@@ -133,6 +134,17 @@ def check_verilog_hash(path: Path, d: dict[str, Any], vpath: Path) -> None:
                         "`axhw verify --allow-edited`")
 
 
+def check_names(path: Path, top, others, what: str = "port") -> None:
+    """Refuse a top (or port, `what`) name that is not a plain identifier: they are written into
+    testbenches and tool scripts."""
+    try:
+        check_name(top, "top module")
+        for name in others:
+            check_name(name, what)
+    except AxhwError as exc:
+        raise AxhwError(f"{path}: {exc}") from None
+
+
 def load_design(path: Path | str, allow_edited: bool = False) -> Design:
     """Load a design JSON written by ``axhw gen`` (and rebuild its golden model).
 
@@ -170,6 +182,7 @@ def load_design(path: Path | str, allow_edited: bool = False) -> Design:
     if not isinstance(ports, dict) or sorted(ports) != ["a", "b", "p"] \
             or not all(isinstance(v, str) for v in ports.values()):
         raise AxhwError(f"{path}: ports must map a, b and p to port names")
+    check_names(path, d["top"], ports.values())
     return Design(json_path=path, top=d["top"], verilog_path=vpath, family=d["family"],
                   params=d.get("params", {}), bits_a=int(d["bits_a"]), bits_b=int(d["bits_b"]),
                   signed=bool(d["signed"]), out_bits=int(d["out_bits"]),

@@ -49,8 +49,9 @@ from . import __version__
 from .design import Design, load_design
 from .errors import AxhwError
 from .families.base import MAX_BITS, MIN_BITS
+from .names import check_name
 from .fileio import cache_root, ensure_dir, sha256_text, write_json
-from .tools import yosys
+from .tools import stage_text, yosys
 
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")
 MAX_OUT_BITS = 62  # port values are held in int64 after scaling
@@ -60,6 +61,8 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
     """(top module, [(port, direction, width)] in declaration order), found by Yosys.
 
     Cached by the content hash of the Verilog (and the requested top)."""
+    if top is not None:
+        check_name(top, "--top")
     text = _read_verilog(verilog)
     key = sha256_text("\0".join([text, top or "", importlib.metadata.version("pyosys")]))[:24]
     cdir = ensure_dir(cache_root() / "ports")
@@ -68,17 +71,22 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
         # Per-process scratch names: parallel runs on the same Verilog must not share them.
         out = cdir / f"{key}.{os.getpid()}.yosys.json"
         log = cdir / f"{key}.{os.getpid()}.log"
-        select = f"hierarchy -check -top {_yosys_name(top)}" if top else "hierarchy -check -auto-top"
+        src = stage_text(text, cdir, f".{os.getpid()}.v")  # Yosys never sees the user's path
+        select = f"hierarchy -check -top {top}" if top else "hierarchy -check -auto-top"
         try:
-            yosys.run_script([f"read_verilog -sv {yosys.quote(verilog)}", select, "proc",
+            yosys.run_script([f"read_verilog -sv {yosys.quote(src)}", select, "proc",
                               f"write_json {yosys.quote(out)}"], log)
         except AxhwError as exc:
-            raise AxhwError(f"cannot read Verilog {verilog}: {exc}") from None
+            raise AxhwError(f"cannot read Verilog {verilog}: "
+                            f"{str(exc).replace(str(src), verilog.name)}") from None
         write_json(cached, _ports_from_yosys(json.loads(out.read_text())))
-        for scratch in (out, log, log.with_suffix(".ys")):
+        for scratch in (src, out, log, log.with_suffix(".ys")):
             scratch.unlink(missing_ok=True)
     info = json.loads(cached.read_text())
-    return info["top"], [tuple(p) for p in info["ports"]]
+    # The names go into testbenches and tool scripts: escaped identifiers are refused.
+    found = check_name(info["top"], f"{verilog}: top module")
+    return found, [(check_name(name, f"{verilog}: port of {found}"), d, w)
+                   for name, d, w in info["ports"]]
 
 
 def _read_verilog(verilog: Path) -> str:
@@ -88,13 +96,6 @@ def _read_verilog(verilog: Path) -> str:
         raise AxhwError(f"Verilog file not found: {verilog}") from None
     except OSError as exc:
         raise AxhwError(f"cannot read Verilog file {verilog}: {exc.strerror or exc}") from None
-
-
-def _yosys_name(name: str) -> str:
-    # A module name reaches the Yosys command line: allow (escaped) identifiers only.
-    if not name or any(c.isspace() or c in '";#' for c in name):
-        raise AxhwError(f"--top {name!r} is not a Verilog module name")
-    return name if name.replace("_", "a").replace("$", "a").isalnum() else "\\" + name
 
 
 def _ports_from_yosys(netlist: dict) -> dict:
@@ -166,6 +167,8 @@ def parse_ports(ports: tuple[str, str, str] | str) -> tuple[str, str, str]:
     names = tuple(p.strip() for p in ports.split(",")) if isinstance(ports, str) else tuple(ports)
     if len(names) != 3 or not all(names) or len(set(names)) != 3:
         raise AxhwError(f"--ports {ports!r}: expected three distinct names A,B,O")
+    for name in names:
+        check_name(name, "--ports")
     return names  # type: ignore[return-value]
 
 

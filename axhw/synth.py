@@ -13,17 +13,16 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 from .errors import AxhwError, ToolError
+from .names import check_name
 from .pdk import Library
-from .tools import yosys
+from .tools import stage, yosys
 
 FLOWS = Path(__file__).resolve().parent / "flows"  # package data (pyproject: package-data)
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
 def flow_template(name: str) -> Template:
@@ -46,11 +45,10 @@ class Synthesis:
     log: Path
 
 
-def check_name(name: str, what: str = "module") -> str:
-    """A plain Verilog identifier (it reaches Yosys and TCL scripts)."""
-    if not _IDENT.fullmatch(name or ""):
-        raise AxhwError(f"{what} name {name!r} is not a plain Verilog identifier")
-    return name
+def liberty_names(library: Library, workdir: Path) -> list[Path]:
+    """The library's files staged in `workdir` under their content hashes (:func:`stage`)."""
+    return [stage(f, workdir, ".lib", facts["sha256"]) for f, facts in zip(library.files,
+                                                                           library.facts)]
 
 
 def synthesize(verilog: Path, top: str, library: Library, clock_ns: float, workdir: Path,
@@ -58,7 +56,9 @@ def synthesize(verilog: Path, top: str, library: Library, clock_ns: float, workd
     top = check_name(top)
     workdir = Path(workdir)
     q = yosys.quote
-    libs = library.files
+    # Tools see only names axhw chose in the run folder (ABC hands Liberty paths to a shell).
+    libs = liberty_names(library, workdir)
+    verilog = stage(verilog, workdir, ".v")
     buf_cell, buf_in, buf_out = library.buffer
     hi, lo = library.tie_hi, library.tie_lo
     # Without tie cells (osu018) constants stay literal 1'b0/1'b1 pins: OpenSTA reads those.

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..design import Design, design_dict, spec_from_dict, write_design
+from ..design import Design, check_names, design_dict, spec_from_dict, write_design
 from ..errors import AxhwError
 from ..fileio import ensure_dir, sha256_text, write_json, write_text
 from .array import SystolicArray
@@ -113,6 +113,8 @@ def array_from_dict(d: dict[str, Any], where: str = "design") -> SystolicArray:
 def load_array_design(path: Path, d: dict[str, Any]) -> Design:
     """The generic Design view of an array sidecar (``axhw.design.load_design`` calls this)."""
     arr = array_from_dict(d, str(path))
+    check_names(path, arr.top, [m.top for m in arr.distinct_multipliers],
+                "multiplier module")
     vpath = (path.parent / d["verilog"]).resolve()
     if not vpath.is_file():
         raise AxhwError(f"{path}: Verilog file {vpath} not found")

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -39,13 +40,30 @@ def _umask() -> int:
     return mask
 
 
+def check_writable_target(target: Path) -> None:
+    """Refuse an output path that exists and is not a regular file (see :func:`atomic_path`)."""
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise AxhwError(f"cannot write {target}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise AxhwError(f"cannot write {target}: it exists and is {kind} (axhw writes new or "
+                        "regular files only, and never replaces a device, FIFO or socket)")
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path, suffix: str = ""):
     """Yield a temporary path in target's directory; rename it onto target only if the block succeeds.
 
     The result gets the permissions an ordinary open() would give (0666 less the umask), not
-    mkstemp's 0600. An unwritable location is a one-line AxhwError."""
+    mkstemp's 0600. An unwritable location, or a target that exists and is not a regular file
+    (a device such as /dev/null, a FIFO, a socket, a folder: renaming over it would replace it),
+    is a one-line AxhwError."""
     target = Path(target)
+    check_writable_target(target)
     ensure_dir(target.parent)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp",

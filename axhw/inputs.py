@@ -50,7 +50,7 @@ from .design import Design, load_design
 from .errors import AxhwError
 from .families.base import MAX_BITS, MIN_BITS
 from .names import check_name
-from .fileio import cache_root, ensure_dir, sha256_text, write_json
+from .fileio import cache_root, check_writable_target, ensure_dir, sha256_text, write_json
 from .tools import stage_text, yosys
 
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")
@@ -199,6 +199,19 @@ class AbsolutePath(click.Path):
 
     def convert(self, value, param, ctx):
         return os.path.abspath(super().convert(value, param, ctx))
+
+
+class OutputFile(click.Path):
+    """An output file option: refused at once (before any work) when it exists and is not a
+    regular file (:func:`axhw.fileio.check_writable_target`)."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        check_writable_target(Path(value))
+        return value
 
 
 _OPTIONS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..inputs import design_input
+from ..inputs import OutputFile, design_input
 from ..lut import FORMATS, SOURCES, design_lut, format_for, write_lut
 
 
@@ -13,7 +13,7 @@ from ..lut import FORMATS, SOURCES, design_lut, format_for, write_lut
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="npy (int32/int64 [a][b]), tfapprox (8x8 uint16 binary), transaxx (C header), "
                    "csv (a,b,p). Default: from the -o suffix (.npy .bin .h .csv).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=OutputFile(),
               help="Output file (written atomically).")
 @click.option("--sim", default="netsim", show_default=True, type=click.Choice(SOURCES),
               help="How the RTL is simulated: gate-level netsim, or cocotb on icarus/verilator.")

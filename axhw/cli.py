@@ -58,6 +58,22 @@ def cli(ctx, verbose):
     progress.enable(verbose or sys.stderr.isatty())
 
 
+MAX_ERROR_CHARS = 200  # an error line echoes user input (a -p value, a path): keep it readable
+
+
+def error_line(text: str) -> str:
+    """One line of at most MAX_ERROR_CHARS characters (the middle elided), plus a trailing
+    "(log: PATH)" kept whole: the user needs the log's name."""
+    text = " ".join(str(text).split())
+    text, sep, log = text.rpartition(" (log: ") if text.endswith(")") else (text, "", "")
+    if not sep:
+        text, log = log or text, ""
+    if len(text) > MAX_ERROR_CHARS:
+        half = (MAX_ERROR_CHARS - 5) // 2
+        text = f"{text[:half]} ... {text[-half:]}"
+    return text + sep + log
+
+
 def main(argv=None) -> int:
     """Entry point: AxhwError -> one line on stderr and its exit code; never a traceback
     unless --verbose."""
@@ -65,13 +81,13 @@ def main(argv=None) -> int:
     try:
         cli.main(args=argv, prog_name="axhw", standalone_mode=False)
     except AxhwError as exc:
-        click.echo(f"axhw: error: {exc}", err=True)
+        click.echo(error_line(f"axhw: error: {exc}"), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("axhw: aborted", err=True)
         return 130
     except click.ClickException as exc:
-        click.echo(f"axhw: error: {exc.format_message()}", err=True)
+        click.echo(error_line(f"axhw: error: {exc.format_message()}"), err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -82,8 +98,8 @@ def main(argv=None) -> int:
         if verbose:
             raise
         msg = str(exc).splitlines()[0] if str(exc) else ""
-        click.echo(f"axhw: internal error: {type(exc).__name__}: {msg} (rerun with -v for details)",
-                   err=True)
+        click.echo(error_line(f"axhw: internal error: {type(exc).__name__}: {msg} "
+                              "(rerun with -v for details)"), err=True)
         return 3
     return 0
 

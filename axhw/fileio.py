@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import AxhwError
+from .names import check_plain_path
 
 
 def ensure_dir(path: Path) -> Path:
@@ -112,11 +113,14 @@ def sha256_file(path: Path) -> str:
 def cache_root() -> Path:
     """Where derived artefacts (simulator builds, LUTs, synthesis results) are cached.
 
-    `AXHW_CACHE_DIR` overrides; default `~/.cache/axhw`.
+    `AXHW_CACHE_DIR` overrides; default `~/.cache/axhw`. Tools run in folders under it, and
+    Yosys, ABC's shell and make read their paths: it must be a plain path
+    (:func:`axhw.names.check_plain_path`).
     """
     root = os.environ.get("AXHW_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "axhw"
     )
+    check_plain_path(os.path.abspath(root), "the cache folder (AXHW_CACHE_DIR)")
     return ensure_dir(Path(root))
 
 

@@ -59,8 +59,8 @@ def check_name(name, what: str = "module") -> str:
 def check_plain_path(path: Path | str, what: str) -> Path:
     """`path` if it holds only letters, digits and ``_ . / + -`` (see the module doc)."""
     if not _PLAIN_PATH.fullmatch(str(path)):
-        raise AxhwError(f"{what} {_shown(str(path))} holds characters that Yosys/ABC pass to a "
-                        "shell: use a path of letters, digits and _ . / + - only")
+        raise AxhwError(f"{what} {_shown(str(path))} holds characters a tool may misread "
+                        "(Yosys, ABC's shell, make): use only letters, digits and _ . / + -")
     return Path(path)
 
 

@@ -25,7 +25,7 @@ def quote(path: Path | str) -> str:
     """A file name for a Yosys command line: plain paths only (Yosys splits commands at ';' and
     its ABC pass hands Liberty paths to ``sh -c``). User files are staged under names axhw
     chooses first (:func:`axhw.tools.stage`); what is left is the run folder's own path."""
-    plain = check_plain_path(path, "path for Yosys (axhw runs tools under AXHW_CACHE_DIR)")
+    plain = check_plain_path(path, "Yosys path")
     return f'"{plain}"'
 
 
@@ -38,7 +38,7 @@ def run_script(commands: list[str] | str, log: Path, timeout: float = DEFAULT_TI
     script.write_text(text)
     code = ("import sys\nfrom pyosys import libyosys as ys\n"
             "ys.run_pass('script ' + sys.argv[1], ys.Design())\n")
-    check_plain_path(script, "Yosys script path (axhw runs tools under AXHW_CACHE_DIR)")
+    check_plain_path(script, "Yosys script path")
     try:
         with open(log, "w") as fh:
             proc = subprocess.run([sys.executable, "-c", code, str(script)], stdout=fh,

@@ -58,20 +58,28 @@ def cli(ctx, verbose):
     progress.enable(verbose or sys.stderr.isatty())
 
 
-MAX_ERROR_CHARS = 200  # an error line echoes user input (a -p value, a path): keep it readable
+# An error line may echo user input (a -p value, a path): bound it. A long word (a pasted
+# value) is elided in its middle, then the whole line; a trailing "(log: PATH)" stays whole.
+MAX_ERROR_WORD = 120
+MAX_ERROR_CHARS = 300
+
+
+def _elide(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"
 
 
 def error_line(text: str) -> str:
-    """One line of at most MAX_ERROR_CHARS characters (the middle elided), plus a trailing
-    "(log: PATH)" kept whole: the user needs the log's name."""
-    text = " ".join(str(text).split())
-    text, sep, log = text.rpartition(" (log: ") if text.endswith(")") else (text, "", "")
-    if not sep:
-        text, log = log or text, ""
-    if len(text) > MAX_ERROR_CHARS:
-        half = (MAX_ERROR_CHARS - 5) // 2
-        text = f"{text[:half]} ... {text[-half:]}"
-    return text + sep + log
+    """One line: words of at most MAX_ERROR_WORD characters, MAX_ERROR_CHARS in all (plus the
+    trailing log path, kept whole: the user needs its name)."""
+    text = " ".join(_elide(word, MAX_ERROR_WORD) if not word.startswith("/") else word
+                    for word in str(text).split())
+    body, sep, log = text.rpartition(" (log: ")
+    if not (sep and log.endswith(")") and " " not in log):
+        body, sep, log = text, "", ""
+    return _elide(body, MAX_ERROR_CHARS) + sep + log
 
 
 def main(argv=None) -> int:

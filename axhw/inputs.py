@@ -79,7 +79,7 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
         except AxhwError as exc:
             raise AxhwError(f"cannot read Verilog {verilog}: "
                             f"{str(exc).replace(str(src), verilog.name)}") from None
-        write_json(cached, _ports_from_yosys(json.loads(out.read_text())))
+        write_json(cached, _ports_from_yosys(json.loads(out.read_text()), verilog))
         for scratch in (src, out, log, log.with_suffix(".ys")):
             scratch.unlink(missing_ok=True)
     info = json.loads(cached.read_text())
@@ -98,11 +98,18 @@ def _read_verilog(verilog: Path) -> str:
         raise AxhwError(f"cannot read Verilog file {verilog}: {exc.strerror or exc}") from None
 
 
-def _ports_from_yosys(netlist: dict) -> dict:
-    tops = [name for name, m in netlist.get("modules", {}).items()
+def _ports_from_yosys(netlist: dict, verilog: Path) -> dict:
+    modules = netlist.get("modules", {})
+    tops = [name for name, m in modules.items()
             if str(m.get("attributes", {}).get("top", "0")).strip("0") != ""]
+    if not modules:
+        raise AxhwError(f"{verilog}: no Verilog module in the file")
+    if not tops and all("blackbox" in m.get("attributes", {}) for m in modules.values()):
+        raise AxhwError(f"{verilog}: module(s) {', '.join(modules)} have no contents (an empty "
+                        "module is a black box, not a multiplier)")
     if len(tops) != 1:
-        raise AxhwError("cannot tell the top module of the Verilog: use --top")
+        raise AxhwError(f"{verilog}: cannot tell the top module among {', '.join(modules)}: "
+                        "choose one with --top")
     module = netlist["modules"][tops[0]]
     ports = [(name, p["direction"], len(p["bits"])) for name, p in module["ports"].items()]
     return {"top": tops[0], "ports": ports}

@@ -260,7 +260,8 @@ def extract_facts(path: Path, shown: Path | None = None) -> dict:
 def _cached_file(path: Path) -> tuple[Path, dict]:
     """(uncompressed copy or the file itself, its facts), both cached by content hash."""
     if not path.is_file():
-        raise AxhwError(f"Liberty file not found: {path}")
+        raise AxhwError(f"Liberty file {path} is not a regular file" if path.exists()
+                        else f"Liberty file not found: {path}")
     digest = sha256_file(path)
     cdir = ensure_dir(cache_root() / "liberty")
     plain = path

@@ -19,6 +19,8 @@ def ensure_dir(path: Path) -> Path:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise AxhwError(f"cannot create directory {path}: it exists and is not a folder") from None
     except OSError as exc:
         raise AxhwError(f"cannot create directory {path}: {exc.strerror or exc}") from None
     if not os.access(path, os.W_OK):

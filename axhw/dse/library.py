@@ -137,7 +137,8 @@ def read_table(path: str | Path):
                             "results.csv (give an `axhw sweep` OUTDIR or results table)")
         path = found[0]
     if not path.is_file():
-        raise AxhwError(f"--library {path}: no such file (give an `axhw sweep` results table)")
+        raise AxhwError(f"--library {path}: " + ("not a regular file" if path.exists() else
+                        "no such file") + " (give an `axhw sweep` results table)")
     try:
         df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types

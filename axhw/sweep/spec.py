@@ -247,6 +247,9 @@ def load_spec(path: Path | str, overrides: dict[str, Any] | None = None) -> Swee
             raw = yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        mark = getattr(exc, "problem_mark", None)
+        if getattr(exc, "problem", None) and mark is not None:  # YAML: what and where
+            first = f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
         raise AxhwError(f"cannot parse SPEC {path}: {first}") from None
     if raw is None:
         raise AxhwError(f"SPEC {path} is empty (only comments)")

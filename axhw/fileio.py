@@ -47,7 +47,7 @@ def check_writable_target(target: Path) -> None:
     """Refuse an output path that exists and is not a regular file (see :func:`atomic_path`)."""
     try:
         mode = os.stat(target).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a new file (ensure_dir judges the folder)
         return
     except OSError as exc:
         raise AxhwError(f"cannot write {target}: {exc.strerror or exc}") from None

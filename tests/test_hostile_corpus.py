@@ -30,6 +30,7 @@ from conftest import requires_icarus, run_cli
 OSU018 = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
 requires_osu018 = pytest.mark.skipif(not OSU018.is_file(), reason="qflow-tech-osu018 not installed")
 FIXTURE_LIBRARY = Path(__file__).parent / "fixtures" / "dse_library"
+FIXTURE_TABLE = FIXTURE_LIBRARY / "results.csv"
 # Shell injections name the canary through $AXHW_CANARY (set for every row): a file name cannot
 # hold the canary's path (a slash).
 EVIL_LIB_DIR = "w $(touch $AXHW_CANARY)"  # a folder name a shell would run
@@ -196,11 +197,11 @@ ROWS: dict[str, Row | tuple[Row, list]] = {
                               r"cannot create directory /dev/null: it exists and is not a folder"),
     # -- 5. dse ---------------------------------------------------------------------------------------
     "dse_bits_4_not_tram": Row(
-        ("dse", "search", "--task", "builtin:digits-mlp", "--library", str(FIXTURE_LIBRARY),
+        ("dse", "search", "--task", "builtin:digits-mlp", "--library", str(FIXTURE_TABLE),
          "--pdk", "nope", "--method", "uniform", "--bits", "4", "-o", "out"),
         r"has no rows for PDK 'nope'"),  # got past the TRAM-only --columns check
     "dse_tram_columns_too_wide": Row(
-        ("dse", "search", "--task", "builtin:digits-mlp", "--library", str(FIXTURE_LIBRARY),
+        ("dse", "search", "--task", "builtin:digits-mlp", "--library", str(FIXTURE_TABLE),
          "--method", "tram", "--bits", "4", "-o", "out"), r"--columns 8 with --bits 4: columns"),
     "dse_library_folder_with_only_csv": Row(
         ("dse", "search", "--task", "builtin:digits-mlp", "--library", "lib", "--pdk", "nope",
@@ -210,12 +211,12 @@ ROWS: dict[str, Row | tuple[Row, list]] = {
         ("dse", "search", "--task", "builtin:digits-mlp", "--library", "/dev/null",
          "--method", "uniform", "-o", "out"), r"--library /dev/null: not a regular file"),
     "dse_nan_calibration_input": Row(
-        ("dse", "search", "--task", "tasks.py:nan", "--library", str(FIXTURE_LIBRARY), "--pdk",
-         "nangate45", "--method", "uniform", "--bits", "4", "--no-verify", "-o", "out"),
+        ("dse", "search", "--task", "tasks.py:nan", "--library", str(FIXTURE_TABLE), "--pdk",
+         "nangate45", "--method", "uniform", "--no-verify", "-o", "out"),
         r"layer 0 saw NaN or infinite inputs during calibration", setup=write("tasks.py", TASKS)),
     "dse_model_without_layers": Row(
-        ("dse", "search", "--task", "tasks.py:no_layer", "--library", str(FIXTURE_LIBRARY),
-         "--pdk", "nangate45", "--method", "uniform", "--bits", "4", "--no-verify", "-o", "out"),
+        ("dse", "search", "--task", "tasks.py:no_layer", "--library", str(FIXTURE_TABLE),
+         "--pdk", "nangate45", "--method", "uniform", "--no-verify", "-o", "out"),
         r"matches no layer; the model has no nn.Linear or nn.Conv2d layer",
         setup=write("tasks.py", TASKS)),
     # -- 5. messages that say what is wrong ---------------------------------------------------------

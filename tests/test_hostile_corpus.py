@@ -175,7 +175,8 @@ ROWS: dict[str, Row | tuple[Row, list]] = {
     "sweep_liberty_path": (Row(
         ("sweep", "--type", "exact", "--bits", "4", "--verify", "off", "--liberty",
          "{tmp}/" + EVIL_LIB_DIR + "/n;x.lib", "-j", "1", "-o", "sweep"), rc=0,
-        setup=evil_liberty, check=sweep_row_ok), [requires_osu018]),
+        setup=evil_liberty, check=sweep_row_ok,  # a fresh cache: the tools must run
+        env={"AXHW_CACHE_DIR": "{tmp}/cache"}), [requires_osu018]),
     "cache_folder_into_abc_shell": (Row(
         ("characterize", "{d}", "--no-cache", "--liberty", "plain.lib.gz"),
         r"cache folder \(AXHW_CACHE_DIR\) .* holds characters a tool may misread",

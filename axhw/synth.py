@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
 from .errors import AxhwError, ToolError
+from .fileio import ensure_dir
 from .names import check_name
 from .pdk import Library
 from .tools import stage, yosys
@@ -45,6 +47,14 @@ class Synthesis:
     log: Path
 
 
+def cell_glob(pattern: str) -> str:
+    """A dont_use cell-name glob (PDK registry) as Yosys and ABC take it: name characters and
+    * ? only."""
+    if not re.fullmatch(r"[A-Za-z0-9_*?]+", pattern):
+        raise AxhwError(f"dont_use pattern {pattern!r}: only letters, digits, _ * ? are allowed")
+    return pattern
+
+
 def liberty_names(library: Library, workdir: Path) -> list[Path]:
     """The library's files staged in `workdir` under their content hashes (:func:`stage`)."""
     return [stage(f, workdir, ".lib", facts["sha256"]) for f, facts in zip(library.files,
@@ -54,7 +64,7 @@ def liberty_names(library: Library, workdir: Path) -> list[Path]:
 def synthesize(verilog: Path, top: str, library: Library, clock_ns: float, workdir: Path,
                map_flops: bool = True) -> Synthesis:
     top = check_name(top)
-    workdir = Path(workdir)
+    workdir = ensure_dir(Path(workdir))
     q = yosys.quote
     # Tools see only names axhw chose in the run folder (ABC hands Liberty paths to a shell).
     libs = liberty_names(library, workdir)
@@ -62,7 +72,7 @@ def synthesize(verilog: Path, top: str, library: Library, clock_ns: float, workd
     buf_cell, buf_in, buf_out = library.buffer
     hi, lo = library.tie_hi, library.tie_lo
     # Without tie cells (osu018) constants stay literal 1'b0/1'b1 pins: OpenSTA reads those.
-    dont_use = "".join(f" -dont_use {q(p)}" for p in library.dont_use)
+    dont_use = "".join(f' -dont_use "{cell_glob(p)}"' for p in library.dont_use)
     hilomap = (f"hilomap -hicell {hi[0]} {hi[1]} -locell {lo[0]} {lo[1]}" if hi and lo else "")
     script = flow_template("synth.ys.tmpl").substitute(
         read_liberty="\n".join(f"read_liberty -lib {q(f)}" for f in libs),

@@ -89,6 +89,11 @@ def write_design(spec: Multiplier, outdir: Path) -> Path:
 
 def spec_from_dict(d: dict[str, Any]) -> Multiplier:
     cls = get_family(d["family"])
+    known = [f.name for f in cls.family_fields()]
+    unknown = [k for k in d.get("params", {}) if k not in known]
+    if unknown:
+        raise AxhwError(f"unknown parameter {unknown[0]!r} for family {cls.family} (parameters: "
+                        f"{', '.join(known) or 'none'})")
     return cls(bits_a=int(d["bits_a"]), bits_b=int(d["bits_b"]), signed=bool(d["signed"]),
                **{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.get("params", {}).items()})
 
@@ -122,6 +127,15 @@ def read_design_json(path: Path) -> dict[str, Any]:
         if v is not None and (not isinstance(v, kind) or (kind is int and isinstance(v, bool))):
             raise AxhwError(f"{path}: {key} must be {what}, not {json.dumps(v)[:40]}")
     return d
+
+
+def verilog_of(path: Path, d: dict[str, Any]) -> Path:
+    """The design's Verilog file (JSON key "verilog", relative to the JSON), which must exist."""
+    vpath = (path.parent / d["verilog"]).resolve()
+    if not vpath.is_file():
+        raise AxhwError(f"{path}: Verilog file {vpath} " + (
+            "is not a regular file" if vpath.exists() else "not found"))
+    return vpath
 
 
 def check_verilog_hash(path: Path, d: dict[str, Any], vpath: Path) -> None:
@@ -163,9 +177,7 @@ def load_design(path: Path | str, allow_edited: bool = False) -> Design:
                if k not in d]
     if missing:
         raise AxhwError(f"{path}: not an axhw design JSON (missing {', '.join(missing)})")
-    vpath = (path.parent / d["verilog"]).resolve()
-    if not vpath.is_file():
-        raise AxhwError(f"{path}: Verilog file {vpath} not found")
+    vpath = verilog_of(path, d)
     if not allow_edited:
         check_verilog_hash(path, d, vpath)
     spec = None

@@ -48,6 +48,8 @@ wand weak weak0 weak1 while wildcard wire with within wor xnor xor
 
 def check_name(name, what: str = "module") -> str:
     """`name` if it is a plain Verilog identifier (see the module doc), else a one-line error."""
+    if isinstance(name, str) and len(name) > 1024 and _IDENT.fullmatch(name[:1024]):
+        raise AxhwError(f"{what} name {_shown(name)} is longer than 1024 characters")
     if not isinstance(name, str) or not _IDENT.fullmatch(name):
         raise AxhwError(f"{what} name {_shown(name)} is not a plain Verilog identifier "
                         "([A-Za-z_][A-Za-z0-9_$]*)")

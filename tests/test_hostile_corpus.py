@@ -78,6 +78,11 @@ def edit_json(**changes):
     return setup
 
 
+def _edit(ctx: dict, **changes) -> None:
+    d = json.loads(Path(ctx["d"]).read_text())
+    Path(ctx["d"]).write_text(json.dumps({**d, **changes}))
+
+
 def write(name: str, text: str):
     def setup(tmp: Path, ctx: dict) -> None:
         (tmp / _fill(name, ctx)).parent.mkdir(parents=True, exist_ok=True)
@@ -237,6 +242,13 @@ ROWS: dict[str, Row | tuple[Row, list]] = {
     "verilog_of_empty_modules": Row(
         ("lut", "bb.v", "-o", "out.npy"), r"module\(s\) m have no contents",
         setup=write("bb.v", "module m(input a, output b); endmodule\n")),
+    "json_unknown_parameter": Row(
+        ("metrics", "{d}"), r"unknown parameter 'x' for family exact \(parameters: encoding",
+        setup=lambda tmp, ctx: _edit(ctx, params={"x": 1})),
+    "json_verilog_is_a_folder": Row(("metrics", "{d}"), r"Verilog file {tmp} is not a regular file",
+                                    setup=lambda tmp, ctx: _edit(ctx, verilog=".")),
+    "json_top_too_long": Row(("metrics", "{d}"), r"top module name .* longer than 1024 characters",
+                             setup=lambda tmp, ctx: _edit(ctx, top="m" * 5000)),
     "activity_file_empty": Row(("characterize", "{d}", "--activity", "empty.csv"),
                                r"activity file empty.csv is empty", setup=write("empty.csv", "")),
     "spec_yaml_error": Row(("sweep", "bad.yaml", "-o", "out"),

@@ -119,6 +119,9 @@ def read_design_json(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise AxhwError(f"{path}: not a design JSON (binary data, not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
+        if path.suffix.lower() in (".v", ".sv"):
+            raise AxhwError(f"{path} is Verilog, not a design JSON: this command needs the JSON "
+                            "that `axhw gen` writes beside the Verilog") from None
         raise AxhwError(f"{path}: not a design JSON ({exc})") from None
     if not isinstance(d, dict):
         raise AxhwError(f"{path}: not a design JSON object")

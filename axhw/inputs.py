@@ -155,7 +155,9 @@ def load_external(verilog: Path | str, top: str | None = None, bits: int | None 
         if not MIN_BITS <= w <= MAX_BITS:
             raise AxhwError(f"{verilog}: port {name} is {w} bits wide: operands of {MIN_BITS}.."
                             f"{MAX_BITS} bits are supported")
-    if out_shift < 0 or out_bits + out_shift > MAX_OUT_BITS:
+    if out_shift < 0:
+        raise AxhwError(f"--out-shift {out_shift}: expected 0 or more")
+    if out_bits + out_shift > MAX_OUT_BITS:
         raise AxhwError(f"{verilog}: output {names[2]} ({out_bits} bits) with --out-shift "
                         f"{out_shift} does not fit {MAX_OUT_BITS} bits")
     meta = {"top": top, "verilog": str(verilog), "family": "external", "params": {},

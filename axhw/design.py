@@ -17,8 +17,8 @@ from . import __version__
 from .errors import AxhwError
 from .families import get_family
 from .families.base import Multiplier
-from .names import check_name
 from .fileio import ensure_dir, sha256_text, write_json, write_text
+from .names import check_name
 
 
 @dataclass

@@ -24,9 +24,9 @@ from pathlib import Path
 from .design import Design
 from .errors import AxhwError
 from .fileio import cache_root, ensure_dir, format_from_suffix
+from .names import check_name
 from .netsim import GateNetlist, gate_flow, generic_netlist
 from .pdk import load_library
-from .names import check_name
 from .synth import synthesize
 from .tools import stage, yosys
 

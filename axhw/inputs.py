@@ -49,8 +49,8 @@ from . import __version__
 from .design import Design, load_design
 from .errors import AxhwError
 from .families.base import MAX_BITS, MIN_BITS
-from .names import check_name
 from .fileio import cache_root, check_writable_target, ensure_dir, sha256_text, write_json
+from .names import check_name
 from .tools import stage_text, yosys
 
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")

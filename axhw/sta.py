@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ToolError
-from .pdk import Library
 from .names import check_name
+from .pdk import Library
 from .synth import Synthesis, flow_template, liberty_names
 from .tools.opensta import run_tcl, tcl_quote
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from .errors import AxhwError
 from .fileio import cache_root, ensure_dir, sha256_text, write_text
+from .names import check_name
 from .tools import yosys
 
 # Bumped when the Yosys flow below changes, so cached netlists are rebuilt.
@@ -341,8 +342,7 @@ def generic_netlist(verilog: Path | str, top: str, optimize: bool = True,
     if adders and optimize:
         raise ValueError("generic_netlist: adders=True needs optimize=False")
     verilog = Path(verilog)
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", top):
-        raise AxhwError(f"invalid top module name {top!r}")
+    check_name(top)
     try:
         text = verilog.read_text()
     except OSError as exc:

@@ -28,6 +28,17 @@ def ensure_dir(path: Path) -> Path:
     return path
 
 
+def check_can_create_in(folder: Path) -> Path:
+    """Create (and remove) a scratch folder in `folder`: the check that an output can be made
+    there, before long work (os.access says yes for root in /proc, where nothing can be made)."""
+    folder = ensure_dir(Path(folder))
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".axhw-probe-", dir=folder))
+    except OSError as exc:
+        raise AxhwError(f"cannot write in {folder}: {exc.strerror or exc}") from None
+    return folder
+
+
 def _umask() -> int:
     """The process umask, read without setting it where Linux allows (os.umask is the only other
     way to read it, and it briefly changes it for every thread)."""

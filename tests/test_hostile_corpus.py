@@ -48,6 +48,10 @@ def nan():
     x[0, 0] = float("nan")
     return Task(nn.Sequential(nn.Linear(4, 3)), [x], ev)
 
+def tiny():
+    x, ev = _data()
+    return Task(nn.Sequential(nn.Linear(4, 3)), [x], ev)
+
 def no_layer():
     x, ev = _data()
     return Task(nn.Sequential(nn.ReLU()), [x], ev)
@@ -216,6 +220,10 @@ ROWS: dict[str, Row | tuple[Row, list]] = {
     "dse_library_dev_null": Row(
         ("dse", "search", "--task", "builtin:digits-mlp", "--library", "/dev/null",
          "--method", "uniform", "-o", "out"), r"--library /dev/null: not a regular file"),
+    "dse_outdir_in_proc": Row(
+        ("dse", "search", "--task", "tasks.py:tiny", "--library", str(FIXTURE_TABLE), "--pdk",
+         "nangate45", "--method", "uniform", "--no-verify", "-o", "/proc/axhw-corpus"),
+        r"cannot write in /proc", setup=write("tasks.py", TASKS)),
     "dse_nan_calibration_input": Row(
         ("dse", "search", "--task", "tasks.py:nan", "--library", str(FIXTURE_TABLE), "--pdk",
          "nangate45", "--method", "uniform", "--no-verify", "-o", "out"),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..errors import AxhwError
+from ..fileio import check_can_create_in
 
 
 def _methods() -> list[str]:
@@ -65,6 +68,7 @@ def search(task, library, pdk, bits, method, granularity, budget, max_drop, eval
             check_columns(columns, bits)
         except AxhwError as exc:
             raise AxhwError(f"--columns {columns} with --bits {bits}: {exc}") from None
+    check_can_create_in(Path(outdir).resolve().parent)  # now, not after the search
     options = {"lambdas": list(lambdas), "c": ucb_c, "columns": columns, "epochs": epochs,
                "finetune_epochs": finetune_epochs}
     summary = run(task, library, outdir, method=method, pdk=pdk, bits=bits, granularity=granularity,

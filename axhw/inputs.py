@@ -172,12 +172,12 @@ def load_external(verilog: Path | str, top: str | None = None, bits: int | None 
                   out_signed=bool(signed), spec=None, ports=names, meta=meta)
 
 
-def parse_ports(ports: tuple[str, str, str] | str) -> tuple[str, str, str]:
+def parse_ports(ports: tuple[str, str, str] | str, what: str = "--ports") -> tuple[str, str, str]:
     names = tuple(p.strip() for p in ports.split(",")) if isinstance(ports, str) else tuple(ports)
     if len(names) != 3 or not all(names) or len(set(names)) != 3:
-        raise AxhwError(f"--ports {ports!r}: expected three distinct names A,B,O")
+        raise AxhwError(f"{what} {ports!r}: expected three distinct names A,B,O")
     for name in names:
-        check_name(name, "--ports")
+        check_name(name, what)
     return names  # type: ignore[return-value]
 
 

@@ -173,6 +173,11 @@ ROWS: dict[str, Row | tuple[Row, list]] = {
     "external_escaped_port_name": Row(
         ("lut", "esc.v", "-o", "out.npy"), r"port of m name .* not a plain Verilog identifier",
         setup=write("esc.v", ESCAPED)),
+    "sweep_spec_external_top": Row(
+        ("sweep", "ext.yaml", "-o", "out"),
+        r"spec: external\[0\]: top name .* not a plain Verilog identifier",
+        setup=write("ext.yaml", 'external:\n  - verilog: mul4u_exact.v\n'
+                                '    top: "mul4u_exact;$(touch $AXHW_CANARY)"\n')),
     # -- 1. injection: paths that reach Yosys, ABC's shell, OpenSTA -------------------------------
     "liberty_path_into_abc_shell": (Row(
         ("characterize", "{d}", "--no-cache", "--liberty",

@@ -39,6 +39,8 @@ import yaml
 from ..errors import AxhwError
 from ..families import family_names, get_family
 from ..families.base import parse_kv
+from ..inputs import parse_ports
+from ..names import check_name
 
 VERIFY_MODES = ("off", "random", "exhaustive")
 TOP_KEYS = {"name", "bits", "bits_b", "signed", "pdks", "liberty", "pdk_root", "clock_ns",
@@ -174,6 +176,13 @@ def _parse_external(i: int, d: Any, base: Path) -> ExternalEntry:
     files = sorted(Path(p) for p in glob.glob(full))
     if not files:
         raise AxhwError(f"spec: {where}.verilog: no file matches {pattern!r}")
+    try:  # names reach testbenches and tool scripts: refuse a bad one now, in one line
+        if d.get("top") is not None:
+            check_name(d["top"], "top")
+        if d.get("ports") is not None:
+            parse_ports(d["ports"], "ports")
+    except AxhwError as exc:
+        raise AxhwError(f"spec: {where}: {exc}") from None
     return ExternalEntry(verilog=files, top=d.get("top"), bits=d.get("bits"),
                          bits_b=d.get("bits_b"), signed=bool(d.get("signed", False)),
                          ports=d.get("ports"), out_shift=int(d.get("out_shift", 0)))

@@ -62,6 +62,9 @@ def read_activity_file(path: Path | str, design) -> tuple[np.ndarray, np.ndarray
         table = pd.read_csv(path, comment="#", skipinitialspace=True)
     except FileNotFoundError:
         raise AxhwError(f"activity file not found: {path}") from None
+    except pd.errors.EmptyDataError:
+        raise AxhwError(f"activity file {path} is empty: expected a CSV with header 'a,b' and "
+                        "operand pairs") from None
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise AxhwError(f"cannot read activity file {path}: {str(exc).splitlines()[0]}") from None
     if list(table.columns) != ["a", "b"]:

@@ -58,6 +58,30 @@ def cli(ctx, verbose):
     progress.enable(verbose or sys.stderr.isatty())
 
 
+# An error line may echo user input (a -p value, a path): bound it. A long word (a pasted
+# value) is elided in its middle, then the whole line; a trailing "(log: PATH)" stays whole.
+MAX_ERROR_WORD = 120
+MAX_ERROR_CHARS = 300
+
+
+def _elide(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"
+
+
+def error_line(text: str) -> str:
+    """One line: words of at most MAX_ERROR_WORD characters, MAX_ERROR_CHARS in all (plus the
+    trailing log path, kept whole: the user needs its name)."""
+    text = " ".join(_elide(word, MAX_ERROR_WORD) if not word.startswith("/") else word
+                    for word in str(text).split())
+    body, sep, log = text.rpartition(" (log: ")
+    if not (sep and log.endswith(")") and " " not in log):
+        body, sep, log = text, "", ""
+    return _elide(body, MAX_ERROR_CHARS) + sep + log
+
+
 def main(argv=None) -> int:
     """Entry point: AxhwError -> one line on stderr and its exit code; never a traceback
     unless --verbose."""
@@ -65,13 +89,13 @@ def main(argv=None) -> int:
     try:
         cli.main(args=argv, prog_name="axhw", standalone_mode=False)
     except AxhwError as exc:
-        click.echo(f"axhw: error: {exc}", err=True)
+        click.echo(error_line(f"axhw: error: {exc}"), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("axhw: aborted", err=True)
         return 130
     except click.ClickException as exc:
-        click.echo(f"axhw: error: {exc.format_message()}", err=True)
+        click.echo(error_line(f"axhw: error: {exc.format_message()}"), err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -82,8 +106,8 @@ def main(argv=None) -> int:
         if verbose:
             raise
         msg = str(exc).splitlines()[0] if str(exc) else ""
-        click.echo(f"axhw: internal error: {type(exc).__name__}: {msg} (rerun with -v for details)",
-                   err=True)
+        click.echo(error_line(f"axhw: internal error: {type(exc).__name__}: {msg} "
+                              "(rerun with -v for details)"), err=True)
         return 3
     return 0
 

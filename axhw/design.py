@@ -18,6 +18,7 @@ from .errors import AxhwError
 from .families import get_family
 from .families.base import Multiplier
 from .fileio import ensure_dir, sha256_text, write_json, write_text
+from .names import check_name
 
 
 @dataclass
@@ -88,6 +89,11 @@ def write_design(spec: Multiplier, outdir: Path) -> Path:
 
 def spec_from_dict(d: dict[str, Any]) -> Multiplier:
     cls = get_family(d["family"])
+    known = [f.name for f in cls.family_fields()]
+    unknown = [k for k in d.get("params", {}) if k not in known]
+    if unknown:
+        raise AxhwError(f"unknown parameter {unknown[0]!r} for family {cls.family} (parameters: "
+                        f"{', '.join(known) or 'none'})")
     return cls(bits_a=int(d["bits_a"]), bits_b=int(d["bits_b"]), signed=bool(d["signed"]),
                **{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.get("params", {}).items()})
 
@@ -113,6 +119,9 @@ def read_design_json(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise AxhwError(f"{path}: not a design JSON (binary data, not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
+        if path.suffix.lower() in (".v", ".sv"):
+            raise AxhwError(f"{path} is Verilog, not a design JSON: this command needs the JSON "
+                            "that `axhw gen` writes beside the Verilog") from None
         raise AxhwError(f"{path}: not a design JSON ({exc})") from None
     if not isinstance(d, dict):
         raise AxhwError(f"{path}: not a design JSON object")
@@ -123,6 +132,15 @@ def read_design_json(path: Path) -> dict[str, Any]:
     return d
 
 
+def verilog_of(path: Path, d: dict[str, Any]) -> Path:
+    """The design's Verilog file (JSON key "verilog", relative to the JSON), which must exist."""
+    vpath = (path.parent / d["verilog"]).resolve()
+    if not vpath.is_file():
+        raise AxhwError(f"{path}: Verilog file {vpath} " + (
+            "is not a regular file" if vpath.exists() else "not found"))
+    return vpath
+
+
 def check_verilog_hash(path: Path, d: dict[str, Any], vpath: Path) -> None:
     """Refuse a Verilog file edited after `axhw gen` wrote it: its JSON (golden model, params)
     would describe another circuit."""
@@ -131,6 +149,17 @@ def check_verilog_hash(path: Path, d: dict[str, Any], vpath: Path) -> None:
         raise AxhwError(f"{path}: {vpath.name} has changed since it was generated (verilog_sha256 "
                         "differs): regenerate it with `axhw gen`, or verify the edited file with "
                         "`axhw verify --allow-edited`")
+
+
+def check_names(path: Path, top, others, what: str = "port") -> None:
+    """Refuse a top (or port, `what`) name that is not a plain identifier: they are written into
+    testbenches and tool scripts."""
+    try:
+        check_name(top, "top module")
+        for name in others:
+            check_name(name, what)
+    except AxhwError as exc:
+        raise AxhwError(f"{path}: {exc}") from None
 
 
 def load_design(path: Path | str, allow_edited: bool = False) -> Design:
@@ -151,9 +180,7 @@ def load_design(path: Path | str, allow_edited: bool = False) -> Design:
                if k not in d]
     if missing:
         raise AxhwError(f"{path}: not an axhw design JSON (missing {', '.join(missing)})")
-    vpath = (path.parent / d["verilog"]).resolve()
-    if not vpath.is_file():
-        raise AxhwError(f"{path}: Verilog file {vpath} not found")
+    vpath = verilog_of(path, d)
     if not allow_edited:
         check_verilog_hash(path, d, vpath)
     spec = None
@@ -170,6 +197,7 @@ def load_design(path: Path | str, allow_edited: bool = False) -> Design:
     if not isinstance(ports, dict) or sorted(ports) != ["a", "b", "p"] \
             or not all(isinstance(v, str) for v in ports.values()):
         raise AxhwError(f"{path}: ports must map a, b and p to port names")
+    check_names(path, d["top"], ports.values())
     return Design(json_path=path, top=d["top"], verilog_path=vpath, family=d["family"],
                   params=d.get("params", {}), bits_a=int(d["bits_a"]), bits_b=int(d["bits_b"]),
                   signed=bool(d["signed"]), out_bits=int(d["out_bits"]),

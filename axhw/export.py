@@ -29,10 +29,11 @@ from .design import Design
 from .errors import AxhwError
 from .fileio import cache_root, ensure_dir, format_from_suffix
 from .lut import MAX_LUT_BITS
+from .names import check_name
 from .netsim import GateNetlist, gate_flow, generic_netlist
 from .pdk import load_library
-from .synth import check_name, synthesize
-from .tools import yosys
+from .synth import synthesize
+from .tools import stage, yosys
 
 FORMATS = ("c", "python", "blif", "netlist")
 SUFFIXES = {"c": (".c", ".h"), "python": (".py",), "blif": (".blif",),
@@ -260,7 +261,8 @@ def blif(design: Design) -> str:
     check_name(design.top)
     with _workdir("blif") as tmp:
         out = tmp / "design.blif"
-        yosys.run_script(gate_flow(design.verilog_path, design.top, optimize=True)
+        src = stage(design.verilog_path, tmp, ".v")  # Yosys never sees the user's path
+        yosys.run_script(gate_flow(src, design.top, optimize=True)
                          + [f"write_blif {yosys.quote(out)}"], tmp / "yosys.log")
         return out.read_text()
 

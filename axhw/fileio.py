@@ -6,10 +6,12 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from .errors import AxhwError
+from .names import check_plain_path
 
 
 def ensure_dir(path: Path) -> Path:
@@ -17,11 +19,24 @@ def ensure_dir(path: Path) -> Path:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise AxhwError(f"cannot create directory {path}: it exists and is not a folder") from None
     except OSError as exc:
         raise AxhwError(f"cannot create directory {path}: {exc.strerror or exc}") from None
     if not os.access(path, os.W_OK):
         raise AxhwError(f"directory {path} is not writable")
     return path
+
+
+def check_can_create_in(folder: Path) -> Path:
+    """Create (and remove) a scratch folder in `folder`: the check that an output can be made
+    there, before long work (os.access says yes for root in /proc, where nothing can be made)."""
+    folder = ensure_dir(Path(folder))
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".axhw-probe-", dir=folder))
+    except OSError as exc:
+        raise AxhwError(f"cannot write in {folder}: {exc.strerror or exc}") from None
+    return folder
 
 
 def _umask() -> int:
@@ -39,13 +54,30 @@ def _umask() -> int:
     return mask
 
 
+def check_writable_target(target: Path) -> None:
+    """Refuse an output path that exists and is not a regular file (see :func:`atomic_path`)."""
+    try:
+        mode = os.stat(target).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # a new file (ensure_dir judges the folder)
+        return
+    except OSError as exc:
+        raise AxhwError(f"cannot write {target}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise AxhwError(f"cannot write {target}: it exists and is {kind} (axhw writes new or "
+                        "regular files only, and never replaces a device, FIFO or socket)")
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path, suffix: str = ""):
     """Yield a temporary path in target's directory; rename it onto target only if the block succeeds.
 
     The result gets the permissions an ordinary open() would give (0666 less the umask), not
-    mkstemp's 0600. An unwritable location is a one-line AxhwError."""
+    mkstemp's 0600. An unwritable location, or a target that exists and is not a regular file
+    (a device such as /dev/null, a FIFO, a socket, a folder: renaming over it would replace it),
+    is a one-line AxhwError."""
     target = Path(target)
+    check_writable_target(target)
     ensure_dir(target.parent)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp",
@@ -105,11 +137,14 @@ def sha256_file(path: Path) -> str:
 def cache_root() -> Path:
     """Where derived artefacts (simulator builds, LUTs, synthesis results) are cached.
 
-    `AXHW_CACHE_DIR` overrides; default `~/.cache/axhw`.
+    `AXHW_CACHE_DIR` overrides; default `~/.cache/axhw`. Tools run in folders under it, and
+    Yosys, ABC's shell and make read their paths: it must be a plain path
+    (:func:`axhw.names.check_plain_path`).
     """
     root = os.environ.get("AXHW_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "axhw"
     )
+    check_plain_path(os.path.abspath(root), "the cache folder (AXHW_CACHE_DIR)")
     return ensure_dir(Path(root))
 
 

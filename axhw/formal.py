@@ -25,7 +25,7 @@ from . import algebraic, progress
 from .design import Design
 from .errors import AxhwError, ToolError
 from .fileio import cache_root, ensure_dir
-from .tools import yosys
+from .tools import stage, yosys
 
 DEFAULT_TIMEOUT_S = 600
 ENGINES = ("auto", "sat", "algebraic")
@@ -115,7 +115,8 @@ def _sat_miter(design: Design, ref: Path, ref_top: str, work: Path, timeout: flo
     t0 = time.perf_counter()
     log = work / "yosys.log"
     try:
-        yosys.run_script(_script(design.verilog_path, ref, design.top, ref_top), log,
+        dut = stage(design.verilog_path, work, ".v")  # Yosys never sees the user's path
+        yosys.run_script(_script(dut, ref, design.top, ref_top), log,
                          timeout=timeout)
     except ToolError as exc:
         text = log.read_text(errors="replace") if log.is_file() else ""

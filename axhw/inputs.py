@@ -54,8 +54,9 @@ from . import __version__
 from .design import Design, load_design
 from .errors import AxhwError
 from .families.base import MAX_BITS, MIN_BITS
-from .fileio import cache_root, ensure_dir, sha256_text, write_json
-from .tools import yosys
+from .fileio import cache_root, check_writable_target, ensure_dir, sha256_text, write_json
+from .names import check_name
+from .tools import stage_text, yosys
 
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")
 MAX_OUT_BITS = 62  # port values are held in int64 after scaling
@@ -65,6 +66,8 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
     """(top module, [(port, direction, width)] in declaration order), found by Yosys.
 
     Cached by the content hash of the Verilog (and the requested top)."""
+    if top is not None:
+        check_name(top, "--top")
     text = _read_verilog(verilog)
     key = sha256_text("\0".join([text, top or "", importlib.metadata.version("pyosys")]))[:24]
     cdir = ensure_dir(cache_root() / "ports")
@@ -73,17 +76,22 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
         # Per-process scratch names: parallel runs on the same Verilog must not share them.
         out = cdir / f"{key}.{os.getpid()}.yosys.json"
         log = cdir / f"{key}.{os.getpid()}.log"
-        select = f"hierarchy -check -top {_yosys_name(top)}" if top else "hierarchy -check -auto-top"
+        src = stage_text(text, cdir, f".{os.getpid()}.v")  # Yosys never sees the user's path
+        select = f"hierarchy -check -top {top}" if top else "hierarchy -check -auto-top"
         try:
-            yosys.run_script([f"read_verilog -sv {yosys.quote(verilog)}", select, "proc",
+            yosys.run_script([f"read_verilog -sv {yosys.quote(src)}", select, "proc",
                               f"write_json {yosys.quote(out)}"], log)
         except AxhwError as exc:
-            raise AxhwError(f"cannot read Verilog {verilog}: {exc}") from None
-        write_json(cached, _ports_from_yosys(json.loads(out.read_text())))
-        for scratch in (out, log, log.with_suffix(".ys")):
+            raise AxhwError(f"cannot read Verilog {verilog}: "
+                            f"{str(exc).replace(str(src), verilog.name)}") from None
+        write_json(cached, _ports_from_yosys(json.loads(out.read_text()), verilog))
+        for scratch in (src, out, log, log.with_suffix(".ys")):
             scratch.unlink(missing_ok=True)
     info = json.loads(cached.read_text())
-    return info["top"], [tuple(p) for p in info["ports"]]
+    # The names go into testbenches and tool scripts: escaped identifiers are refused.
+    found = check_name(info["top"], f"{verilog}: top module")
+    return found, [(check_name(name, f"{verilog}: port of {found}"), d, w)
+                   for name, d, w in info["ports"]]
 
 
 def _read_verilog(verilog: Path) -> str:
@@ -95,18 +103,18 @@ def _read_verilog(verilog: Path) -> str:
         raise AxhwError(f"cannot read Verilog file {verilog}: {exc.strerror or exc}") from None
 
 
-def _yosys_name(name: str) -> str:
-    # A module name reaches the Yosys command line: allow (escaped) identifiers only.
-    if not name or any(c.isspace() or c in '";#' for c in name):
-        raise AxhwError(f"--top {name!r} is not a Verilog module name")
-    return name if name.replace("_", "a").replace("$", "a").isalnum() else "\\" + name
-
-
-def _ports_from_yosys(netlist: dict) -> dict:
-    tops = [name for name, m in netlist.get("modules", {}).items()
+def _ports_from_yosys(netlist: dict, verilog: Path) -> dict:
+    modules = netlist.get("modules", {})
+    tops = [name for name, m in modules.items()
             if str(m.get("attributes", {}).get("top", "0")).strip("0") != ""]
+    if not modules:
+        raise AxhwError(f"{verilog}: no Verilog module in the file")
+    if not tops and all("blackbox" in m.get("attributes", {}) for m in modules.values()):
+        raise AxhwError(f"{verilog}: module(s) {', '.join(modules)} have no contents (an empty "
+                        "module is a black box, not a multiplier)")
     if len(tops) != 1:
-        raise AxhwError("cannot tell the top module of the Verilog: use --top")
+        raise AxhwError(f"{verilog}: cannot tell the top module among {', '.join(modules)}: "
+                        "choose one with --top")
     module = netlist["modules"][tops[0]]
     ports = [(name, p["direction"], len(p["bits"])) for name, p in module["ports"].items()]
     return {"top": tops[0], "ports": ports}
@@ -152,7 +160,9 @@ def load_external(verilog: Path | str, top: str | None = None, bits: int | None 
         if not MIN_BITS <= w <= MAX_BITS:
             raise AxhwError(f"{verilog}: port {name} is {w} bits wide: operands of {MIN_BITS}.."
                             f"{MAX_BITS} bits are supported")
-    if out_shift < 0 or out_bits + out_shift > MAX_OUT_BITS:
+    if out_shift < 0:
+        raise AxhwError(f"--out-shift {out_shift}: expected 0 or more")
+    if out_bits + out_shift > MAX_OUT_BITS:
         raise AxhwError(f"{verilog}: output {names[2]} ({out_bits} bits) with --out-shift "
                         f"{out_shift} does not fit {MAX_OUT_BITS} bits")
     meta = {"top": top, "verilog": str(verilog), "family": "external", "params": {},
@@ -186,10 +196,12 @@ def port_order_note(design: Design) -> str | None:
     return None
 
 
-def parse_ports(ports: tuple[str, str, str] | str) -> tuple[str, str, str]:
+def parse_ports(ports: tuple[str, str, str] | str, what: str = "--ports") -> tuple[str, str, str]:
     names = tuple(p.strip() for p in ports.split(",")) if isinstance(ports, str) else tuple(ports)
     if len(names) != 3 or not all(names) or len(set(names)) != 3:
-        raise AxhwError(f"--ports {ports!r}: expected three distinct names A,B,O")
+        raise AxhwError(f"{what} {ports!r}: expected three distinct names A,B,O")
+    for name in names:
+        check_name(name, what)
     return names  # type: ignore[return-value]
 
 
@@ -220,6 +232,19 @@ class AbsolutePath(click.Path):
 
     def convert(self, value, param, ctx):
         return os.path.abspath(super().convert(value, param, ctx))
+
+
+class OutputFile(click.Path):
+    """An output file option: refused at once (before any work) when it exists and is not a
+    regular file (:func:`axhw.fileio.check_writable_target`)."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False)
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        check_writable_target(Path(value))
+        return value
 
 
 _OPTIONS = [

@@ -23,6 +23,7 @@ import numpy as np
 
 from .errors import AxhwError
 from .fileio import cache_root, ensure_dir, sha256_text, write_text
+from .names import check_name
 from .tools import yosys
 
 # Bumped when the Yosys flow below changes, so cached netlists are rebuilt.
@@ -341,8 +342,7 @@ def generic_netlist(verilog: Path | str, top: str, optimize: bool = True,
     if adders and optimize:
         raise ValueError("generic_netlist: adders=True needs optimize=False")
     verilog = Path(verilog)
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", top):
-        raise AxhwError(f"invalid top module name {top!r}")
+    check_name(top)
     try:
         text = verilog.read_text()
     except OSError as exc:
@@ -506,10 +506,16 @@ def _run(nl: GateNetlist, steps, packed: dict[str, list[Words]], n: int, keep: b
 
 
 # -- pair sweeps ------------------------------------------------------------------------------
-def _check_ports(netlist: GateNetlist, ports, bits_a: int, bits_b: int, out_bits: int) -> None:
+def check_ports(netlist: GateNetlist, ports, bits_a: int, bits_b: int, out_bits: int) -> None:
+    """The design's a, b inputs and p output exist in the netlist with the JSON's widths."""
     pa, pb, pp = ports
-    widths = (len(netlist.inputs.get(pa, ())), len(netlist.inputs.get(pb, ())),
-              len(netlist.outputs.get(pp, ())))
+    for port, kind, table in ((pa, "input", netlist.inputs), (pb, "input", netlist.inputs),
+                              (pp, "output", netlist.outputs)):
+        if port not in table:
+            have = ", ".join([*netlist.inputs, *netlist.outputs]) or "none"
+            raise AxhwError(f"{netlist.top}: no {kind} port {port!r} in the Verilog (ports: "
+                            f"{have}): the design JSON and its Verilog disagree")
+    widths = (len(netlist.inputs[pa]), len(netlist.inputs[pb]), len(netlist.outputs[pp]))
     if widths != (bits_a, bits_b, out_bits):
         raise AxhwError(f"{netlist.top}: ports {pa}, {pb}, {pp} are {widths[0]}, {widths[1]}, "
                         f"{widths[2]} bits wide, expected {bits_a}, {bits_b}, {out_bits}")
@@ -530,7 +536,7 @@ def sweep_pairs(netlist: GateNetlist, ports: tuple[str, str, str], bits_a: int, 
                 chunk: int = CHUNK) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (first pair index, raw int64 outputs) for consecutive chunks of the pair indices
     [start, stop) (start a multiple of 64): index = a_raw << bits_b | b_raw. One chunk at a time."""
-    _check_ports(netlist, ports, bits_a, bits_b, out_bits)
+    check_ports(netlist, ports, bits_a, bits_b, out_bits)
     if start % 64 or chunk % 64:
         raise AxhwError("sweep_pairs: start and chunk must be multiples of 64")
     steps = _compile_cells(netlist, None)
@@ -545,7 +551,7 @@ def simulate_pairs(verilog: Path | str, top: str, ports: tuple[str, str, str], b
                    bits_b: int, out_bits: int, index: np.ndarray) -> np.ndarray:
     """Raw output words (int64) for pair indices, like ``run_pairs(...)["outputs"]``."""
     netlist = generic_netlist(verilog, top)
-    _check_ports(netlist, ports, bits_a, bits_b, out_bits)
+    check_ports(netlist, ports, bits_a, bits_b, out_bits)
     index = np.asarray(index, dtype=np.int64)
     steps = _compile_cells(netlist, None)
     parts = []

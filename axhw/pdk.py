@@ -212,12 +212,15 @@ def _units(lib, path: Path) -> dict:
         raise AxhwError(f"Liberty file {path}: no {exc.args[0]} in the library header") from None
 
 
-def extract_facts(path: Path) -> dict:
-    """Parse one Liberty file (liberty-parser) and keep what axhw uses, in the file's own units."""
+def extract_facts(path: Path, shown: Path | None = None) -> dict:
+    """Parse one Liberty file (liberty-parser) and keep what axhw uses, in the file's own units.
+    Errors name `shown` (the user's file, when `path` is its decompressed copy)."""
     from liberty.parser import parse_liberty
 
+    plain, path = path, shown or path
+
     try:
-        text = Path(path).read_text(errors="replace")  # an uncompressed file (see _cached_file)
+        text = Path(plain).read_text(errors="replace")  # an uncompressed file (see _cached_file)
     except OSError as exc:
         raise AxhwError(f"cannot read Liberty file {path}: {exc}") from None
     try:
@@ -257,12 +260,13 @@ def extract_facts(path: Path) -> dict:
 def _cached_file(path: Path) -> tuple[Path, dict]:
     """(uncompressed copy or the file itself, its facts), both cached by content hash."""
     if not path.is_file():
-        raise AxhwError(f"Liberty file not found: {path}")
+        raise AxhwError(f"Liberty file {path} is not a regular file" if path.exists()
+                        else f"Liberty file not found: {path}")
     digest = sha256_file(path)
     cdir = ensure_dir(cache_root() / "liberty")
     plain = path
     if path.name.endswith(".gz"):
-        plain = cdir / f"{digest[:20]}-{path.name[:-3]}"
+        plain = cdir / f"{digest[:20]}.lib"  # a name axhw chose, not the user's
         if not plain.is_file():
             try:
                 with gzip.open(path, "rb") as src, atomic_path(plain) as tmp, open(tmp, "wb") as dst:
@@ -274,7 +278,7 @@ def _cached_file(path: Path) -> tuple[Path, dict]:
         facts = json.loads(facts_path.read_text())
     else:
         progress.step(f"parsing Liberty {path.name} (once; cached afterwards)")
-        facts = {**extract_facts(plain), "sha256": digest}
+        facts = {**extract_facts(plain, shown=path), "sha256": digest}
         write_json(facts_path, facts)
     return plain, facts
 

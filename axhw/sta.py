@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ToolError
+from .names import check_name
 from .pdk import Library
-from .synth import Synthesis, check_name, flow_template
+from .synth import Synthesis, flow_template, liberty_names
 from .tools.opensta import run_tcl, tcl_quote
 
 LOAD_INVERTERS = 4  # output load, in input capacitances of the library's smallest inverter
@@ -145,7 +146,8 @@ def sta(synthesis: Synthesis, library: Library, clock_ns: float, input_ports: li
     if clock_port is not None:
         clock += f" [get_ports {tcl_quote(check_name(clock_port, 'clock port'))}]"
     script = flow_template("sta.tcl.tmpl").substitute(
-        read_liberty="\n".join(f"read_liberty {tcl_quote(f)}" for f in library.files),
+        read_liberty="\n".join(f"read_liberty {tcl_quote(f.name)}"
+                                for f in liberty_names(library, synthesis.workdir)),
         # OpenSTA runs in the work folder: the kept script reruns there by hand.
         netlist_v=tcl_quote(synthesis.netlist_v.relative_to(synthesis.workdir)),
         top=tcl_quote(synthesis.top),

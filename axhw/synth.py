@@ -19,11 +19,12 @@ from pathlib import Path
 from string import Template
 
 from .errors import AxhwError, ToolError
+from .fileio import ensure_dir
+from .names import check_name
 from .pdk import Library
-from .tools import yosys
+from .tools import stage, yosys
 
 FLOWS = Path(__file__).resolve().parent / "flows"  # package data (pyproject: package-data)
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
 def flow_template(name: str) -> Template:
@@ -46,23 +47,32 @@ class Synthesis:
     log: Path
 
 
-def check_name(name: str, what: str = "module") -> str:
-    """A plain Verilog identifier (it reaches Yosys and TCL scripts)."""
-    if not _IDENT.fullmatch(name or ""):
-        raise AxhwError(f"{what} name {name!r} is not a plain Verilog identifier")
-    return name
+def cell_glob(pattern: str) -> str:
+    """A dont_use cell-name glob (PDK registry) as Yosys and ABC take it: name characters and
+    * ? only."""
+    if not re.fullmatch(r"[A-Za-z0-9_*?]+", pattern):
+        raise AxhwError(f"dont_use pattern {pattern!r}: only letters, digits, _ * ? are allowed")
+    return pattern
+
+
+def liberty_names(library: Library, workdir: Path) -> list[Path]:
+    """The library's files staged in `workdir` under their content hashes (:func:`stage`)."""
+    return [stage(f, workdir, ".lib", facts["sha256"]) for f, facts in zip(library.files,
+                                                                           library.facts)]
 
 
 def synthesize(verilog: Path, top: str, library: Library, clock_ns: float, workdir: Path,
                map_flops: bool = True) -> Synthesis:
     top = check_name(top)
-    workdir = Path(workdir)
+    workdir = ensure_dir(Path(workdir))
     q = yosys.quote
-    libs = library.files
+    # Tools see only names axhw chose in the run folder (ABC hands Liberty paths to a shell).
+    libs = liberty_names(library, workdir)
+    verilog = stage(verilog, workdir, ".v")
     buf_cell, buf_in, buf_out = library.buffer
     hi, lo = library.tie_hi, library.tie_lo
     # Without tie cells (osu018) constants stay literal 1'b0/1'b1 pins: OpenSTA reads those.
-    dont_use = "".join(f" -dont_use {q(p)}" for p in library.dont_use)
+    dont_use = "".join(f' -dont_use "{cell_glob(p)}"' for p in library.dont_use)
     hilomap = (f"hilomap -hicell {hi[0]} {hi[1]} -locell {lo[0]} {lo[1]}" if hi and lo else "")
     script = flow_template("synth.ys.tmpl").substitute(
         read_liberty="\n".join(f"read_liberty -lib {q(f)}" for f in libs),

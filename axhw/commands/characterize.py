@@ -10,7 +10,7 @@ from ..activity import ACTIVITY_MODELS, ZERO_DELAY
 from ..characterize import (DEFAULT_CLOCK_NS, DEFAULT_SEED, DEFAULT_VECTORS, check_clock,
                             characterize as run)
 from ..fileio import write_json
-from ..inputs import AbsolutePath, design_input
+from ..inputs import AbsolutePath, OutputFile, design_input
 from ..pdk import DEFAULT_PDK, PDK_ROOT_ENV, PDKS, load_library
 from .metrics import format_table as metrics_table
 
@@ -64,7 +64,7 @@ def format_ppa(r: dict) -> str:
 @click.option("--seed", default=DEFAULT_SEED, show_default=True, help="Uniform stream: seed.")
 @click.option("--no-cache", is_flag=True, help="Recompute even if a cached result exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", default=None, type=OutputFile(),
               help="Also write the result JSON to this file (atomically).")
 def characterize(design, pdk, pdk_root, liberty, clock_ns, activity, activity_model, vectors,
                  seed, no_cache, as_json, output):

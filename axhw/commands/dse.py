@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..errors import AxhwError
+from ..fileio import check_can_create_in
 
 
 def _methods() -> list[str]:
@@ -58,9 +61,14 @@ def search(task, library, pdk, bits, method, granularity, budget, max_drop, eval
         raise AxhwError(f"--widths {widths!r}: give comma-separated integers") from None
     if any(lam < 0 for lam in lambdas):
         raise AxhwError(f"--lambda {' '.join(map(str, lambdas))}: lambda must be >= 0")
-    from ..families.pruned import check_columns  # noqa: PLC0415
+    if method == "tram":  # --columns is TRAM's P; other methods ignore it
+        from ..families.pruned import check_columns  # noqa: PLC0415
 
-    check_columns(columns, bits)
+        try:
+            check_columns(columns, bits)
+        except AxhwError as exc:
+            raise AxhwError(f"--columns {columns} with --bits {bits}: {exc}") from None
+    check_can_create_in(Path(outdir).resolve().parent)  # now, not after the search
     options = {"lambdas": list(lambdas), "c": ucb_c, "columns": columns, "epochs": epochs,
                "finetune_epochs": finetune_epochs}
     summary = run(task, library, outdir, method=method, pdk=pdk, bits=bits, granularity=granularity,

@@ -7,7 +7,7 @@ import click
 from ..errors import AxhwError
 from ..export import FORMATS, export_text, format_for
 from ..fileio import read_json, write_text
-from ..inputs import design_input
+from ..inputs import OutputFile, design_input
 from ..pdk import PDKS
 
 
@@ -17,7 +17,7 @@ from ..pdk import PDKS
               help="c (EvoApproxLib-style C function), python (pure-Python function), blif "
                    "(Yosys), netlist (mapped gate-level Verilog of --pdk). Default: from the -o "
                    "suffix (.c .py .blif .v).")
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", default=None, type=OutputFile(),
               help="Output file (written atomically); default: standard output.")
 @click.option("--pdk", default=None, metavar="NAME",
               help=f"--format netlist: the cell library ({', '.join(PDKS)}).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..inputs import design_input
+from ..inputs import OutputFile, design_input
 from ..lut import FORMATS, ORDERS, SOURCES, design_lut, format_for, write_lut
 
 
@@ -20,7 +20,7 @@ from ..lut import FORMATS, ORDERS, SOURCES, design_lut, format_for, write_lut
                    "lut[weight][activation]: b,a (docs/lut-metrics.md).")
 @click.option("--allow-unsigned", is_flag=True,
               help="Write an unsigned design into transaxx, whose tools quantize to signed int8.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=OutputFile(),
               help="Output file (written atomically).")
 @click.option("--sim", default="netsim", show_default=True, type=click.Choice(SOURCES),
               help="How the RTL is simulated: gate-level netsim, or cocotb on icarus/verilator.")

@@ -129,10 +129,16 @@ def read_table(path: str | Path):
     import pandas as pd  # noqa: PLC0415
 
     path = Path(path)
-    if path.is_dir():
-        path = path / "results.parquet"
+    if path.is_dir():  # an `axhw sweep` OUTDIR: its parquet table, else its CSV (docs/dse.md)
+        tables = [path / name for name in ("results.parquet", "results.csv")]
+        found = [t for t in tables if t.is_file()]
+        if not found:
+            raise AxhwError(f"--library {path}: the folder holds neither results.parquet nor "
+                            "results.csv (give an `axhw sweep` OUTDIR or results table)")
+        path = found[0]
     if not path.is_file():
-        raise AxhwError(f"--library {path}: no such file (give an `axhw sweep` results table)")
+        raise AxhwError(f"--library {path}: " + ("not a regular file" if path.exists() else
+                        "no such file") + " (give an `axhw sweep` results table)")
     try:
         df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types

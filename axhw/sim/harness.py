@@ -28,7 +28,7 @@ from ..design import Design, load_design
 from ..errors import AxhwError, ToolError
 from ..fileio import cache_root, ensure_dir, write_text
 from ..golden import to_raw, to_value
-from ..netsim import GateNetlist, generic_netlist
+from ..netsim import GateNetlist, check_ports, generic_netlist
 from .check import MAX_REPORTED, compare_values
 from .cocotb_run import locked
 from .simulators import sim_env, sim_version
@@ -143,11 +143,7 @@ def build_harness(design: Design) -> Path:
     """Compile (or reuse from the cache) the bit-sliced harness of `design`; return the binary."""
     env = sim_env("verilator")
     nl = generic_netlist(design.verilog_path, design.top, optimize=False)
-    pa, pb, pp = design.ports
-    widths = (len(nl.inputs.get(pa, ())), len(nl.inputs.get(pb, ())), len(nl.outputs.get(pp, ())))
-    if widths != (design.bits_a, design.bits_b, design.out_bits):
-        raise AxhwError(f"{design.top}: ports {pa}, {pb}, {pp} are {widths} bits wide, expected "
-                        f"{design.bits_a}, {design.bits_b}, {design.out_bits}")
+    check_ports(nl, design.ports, design.bits_a, design.bits_b, design.out_bits)
     if design.out_bits > 64:
         raise AxhwError(f"{design.top}: the exhaustive harness handles at most 64 output bits")
     verilog = sliced_verilog(nl, design.ports, design.bits_b)

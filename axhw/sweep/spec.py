@@ -39,6 +39,8 @@ import yaml
 from ..errors import AxhwError
 from ..families import family_names, get_family
 from ..families.base import parse_kv
+from ..inputs import parse_ports
+from ..names import check_name
 
 VERIFY_MODES = ("off", "random", "exhaustive")
 TOP_KEYS = {"name", "bits", "bits_b", "signed", "pdks", "liberty", "pdk_root", "clock_ns",
@@ -174,6 +176,13 @@ def _parse_external(i: int, d: Any, base: Path) -> ExternalEntry:
     files = sorted(Path(p) for p in glob.glob(full))
     if not files:
         raise AxhwError(f"spec: {where}.verilog: no file matches {pattern!r}")
+    try:  # names reach testbenches and tool scripts: refuse a bad one now, in one line
+        if d.get("top") is not None:
+            check_name(d["top"], "top")
+        if d.get("ports") is not None:
+            parse_ports(d["ports"], "ports")
+    except AxhwError as exc:
+        raise AxhwError(f"spec: {where}: {exc}") from None
     return ExternalEntry(verilog=files, top=d.get("top"), bits=d.get("bits"),
                          bits_b=d.get("bits_b"), signed=bool(d.get("signed", False)),
                          ports=d.get("ports"), out_shift=int(d.get("out_shift", 0)))
@@ -247,6 +256,9 @@ def load_spec(path: Path | str, overrides: dict[str, Any] | None = None) -> Swee
             raw = yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        mark = getattr(exc, "problem_mark", None)
+        if getattr(exc, "problem", None) and mark is not None:  # YAML: what and where
+            first = f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
         raise AxhwError(f"cannot parse SPEC {path}: {first}") from None
     if raw is None:
         raise AxhwError(f"SPEC {path} is empty (only comments)")

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from . import die_with_parent
+from ..names import check_plain_path
 from ..errors import ToolError
 from ..fileio import cache_root, ensure_dir
 
@@ -22,11 +23,11 @@ DEFAULT_TIMEOUT_S = 600
 
 
 def quote(path: Path | str) -> str:
-    """Quote a file name for a Yosys command line (double quotes; reject what cannot be quoted)."""
-    s = str(path)
-    if any(c in s for c in '"\n\r'):
-        raise ToolError("yosys", f"unsupported character in path {s!r}")
-    return f'"{s}"'
+    """A file name for a Yosys command line: plain paths only (Yosys splits commands at ';' and
+    its ABC pass hands Liberty paths to ``sh -c``). User files are staged under names axhw
+    chooses first (:func:`axhw.tools.stage`); what is left is the run folder's own path."""
+    plain = check_plain_path(path, "Yosys path")
+    return f'"{plain}"'
 
 
 def run_script(commands: list[str] | str, log: Path, timeout: float = DEFAULT_TIMEOUT_S) -> Path:
@@ -38,6 +39,7 @@ def run_script(commands: list[str] | str, log: Path, timeout: float = DEFAULT_TI
     script.write_text(text)
     code = ("import sys\nfrom pyosys import libyosys as ys\n"
             "ys.run_pass('script ' + sys.argv[1], ys.Design())\n")
+    check_plain_path(script, "Yosys script path")
     try:
         with open(log, "w") as fh:
             proc = subprocess.run([sys.executable, "-c", code, str(script)], stdout=fh,

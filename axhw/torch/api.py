@@ -63,7 +63,9 @@ def _match(assign: dict, layers: dict[str, str]) -> dict[str, object]:
     for pattern, value in assign.items():
         hits = [n for n in layers if fnmatch.fnmatchcase(n, pattern)]
         if not hits:
-            raise AxhwError(f"layer glob {pattern!r} matches no layer; layers: {', '.join(layers)}")
+            raise AxhwError(f"layer glob {pattern!r} matches no layer; " + (
+                f"layers: {', '.join(layers)}" if layers else
+                "the model has no nn.Linear or nn.Conv2d layer to approximate"))
         for n in hits:
             chosen.setdefault(n, value)
     return {n: v for n, v in chosen.items() if v is not None}

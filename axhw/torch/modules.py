@@ -35,6 +35,9 @@ class ApproxLayer(nn.Module):
         self.observers = [AbsObserver(self.config) for _ in self.observers]
 
     def finish_calibration(self, name: str) -> None:
+        if any(o.nonfinite for o in self.observers):
+            raise AxhwError(f"layer {name} saw NaN or infinite inputs during calibration: check "
+                            "the calibration data (and the weights of the layers before it)")
         if any(o.hist is None and o.max == 0.0 for o in self.observers):
             raise AxhwError(f"layer {name} saw no non-zero input during calibration")
         self.act_amax.copy_(torch.tensor([o.amax() for o in self.observers]))

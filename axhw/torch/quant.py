@@ -101,10 +101,14 @@ class AbsObserver:
         self.max = 0.0
         self.width = 0.0
         self.hist: torch.Tensor | None = None
+        self.nonfinite = False  # a NaN or infinity was seen (max() would skip a NaN silently)
 
     def observe(self, x: torch.Tensor) -> None:
         a = x.detach().abs().flatten().to(torch.float64).cpu()
         if a.numel() == 0:
+            return
+        if not bool(torch.isfinite(a).all()):
+            self.nonfinite = True
             return
         self.max = max(self.max, float(a.max()))
         if self.config.calibration != "percentile":

@@ -21,6 +21,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
 from typing import Any
 
 from .errors import AxhwError
@@ -70,19 +71,29 @@ def _raise_terminated(signum, frame):
 
 
 @contextlib.contextmanager
-def _sigint_blocked() -> Iterator[None]:
-    """Hold Ctrl-C back (not lose it) while workers are spawned: a worker inherits the blocked
-    mask and ignores SIGINT before it unblocks it (:func:`axhw.parallel.pool_worker_init`), so a
-    Ctrl-C that reaches the process group while a worker starts up cannot kill it half-way (a
-    traceback, a broken pool). The parent's own SIGINT is delivered when the block ends."""
+def _sigint_deferred() -> Iterator[None]:
+    """Hold Ctrl-C back (not lose it) while workers are spawned.
+
+    A worker inherits the blocked mask and ignores SIGINT before it unblocks it
+    (:func:`axhw.parallel.pool_worker_init`), so a Ctrl-C that reaches the process group while a
+    worker starts up cannot kill it half-way (a traceback). The parent's own SIGINT is recorded
+    and raised when the block ends, not in the middle of a spawn (which would leave the child
+    reading a half-written start-up pipe: EOFError and a traceback). Both are needed: the mask
+    alone is not enough, as multiprocessing unblocks SIGINT itself when it starts its resource
+    tracker, and another thread may take the signal."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending SIGINT lands in `caught`
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)  # default_int_handler: KeyboardInterrupt
 
 
 def _worker_start(parent: int, initializer, initargs) -> None:
@@ -161,12 +172,14 @@ class Runner:
 
     def _run_pool(self, fn, items, here, collect) -> None:
         before = set(multiprocessing.active_children())
+        # Started here, not by the first spawn (which unblocks SIGINT when it starts it).
+        resource_tracker.ensure_running()
         pool = cf.ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_start,
                                       initargs=(os.getpid(), self.initializer, self.initargs),
                                       mp_context=multiprocessing.get_context("spawn"))
 
         def submit(item):
-            with _sigint_blocked():  # workers may be spawned here
+            with _sigint_deferred():  # workers may be spawned here
                 return pool.submit(fn, item)
 
         try:

@@ -10,21 +10,19 @@ the layer is quantized at its designs' width.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import copy
 import hashlib
 import json
-import multiprocessing
-import os
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
 
 from ..errors import AxhwError
 from ..fileio import cache_root, ensure_dir, write_json
-from ..parallel import dask_client, pool_worker_init
+from ..runner import Runner
 from ..torch import approximate, candidate_layers
 from .energy import assignment_energy, count_macs, unit_designs
 from .library import Library
@@ -196,49 +194,23 @@ class Evaluator:
         todo = {k: c for k, c in zip(keys, configs) if self._cached(k) is None}
         if todo:
             ensure_dir(self.cache_dir)
-            bar = None
-            if self.progress and desc is not None and len(todo) > 1:
-                from tqdm import tqdm  # noqa: PLC0415
 
-                bar = tqdm(total=len(todo), desc=desc, unit="eval", dynamic_ncols=True, disable=None)
-            for key, result in self._run(todo, tune):
+            def store(layers: dict, result: dict) -> None:
+                key = self.key(layers, tune)
                 result = {k: v for k, v in result.items() if k not in ENERGY_KEYS}
                 self.memo[key] = result
                 write_json(self.cache_dir / f"{key}.json", result)
                 self.evaluations += 1
-                if bar is not None:
-                    bar.update(1)
-            if bar is not None:
-                bar.close()
+
+            remote = self.recipe is not None  # an in-memory task cannot travel to a worker
+            with Runner(jobs=self.jobs if remote else 1,
+                        dask_scheduler=self.dask_scheduler if remote else None,
+                        progress=self.progress and len(todo) > 1, unit="eval") as runner:
+                fn = (partial(_remote_measure, self.recipe, tune=tune)
+                      if runner.parallel(len(todo)) else partial(self.measure_now, tune=tune))
+                runner.run(fn, todo.values(), store, total=len(todo), desc=desc)
         return [dict(self.memo[k], **dict(zip(ENERGY_KEYS, self.energy(c))))
                 for k, c in zip(keys, configs)]
-
-    def _run(self, todo: dict[str, dict], tune: bool):
-        parallel = self.recipe is not None and len(todo) > 1
-        if parallel and self.dask_scheduler:
-            yield from self._run_dask(todo, tune)
-        elif parallel and self.jobs > 1:
-            ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_init_worker,
-                                        initargs=(os.getpid(), self.recipe)) as pool:
-                futs = {pool.submit(_worker_measure, c, tune): k for k, c in todo.items()}
-                for fut in cf.as_completed(futs):
-                    yield futs[fut], fut.result()
-        else:
-            for k, c in todo.items():
-                yield k, self.measure_now(c, tune)
-
-    def _run_dask(self, todo: dict[str, dict], tune: bool):
-        client = dask_client(self.dask_scheduler)
-        from distributed import as_completed  # noqa: PLC0415 - importable: dask_client checked
-
-        try:
-            futs = {client.submit(_remote_measure, self.recipe, c, tune, pure=False): k
-                    for k, c in todo.items()}
-            for fut in as_completed(futs):
-                yield futs[fut], fut.result()
-        finally:
-            client.close()
 
 
 _WORKER: dict[str, Evaluator] = {}
@@ -256,14 +228,6 @@ def _evaluator_for(recipe: Recipe) -> Evaluator:
     return _WORKER[key]
 
 
-def _init_worker(parent: int, recipe: Recipe) -> None:
-    pool_worker_init(parent)
-    _evaluator_for(recipe)
-
-
-def _worker_measure(layers: dict, tune: bool) -> dict:
-    return next(iter(_WORKER.values())).measure_now(layers, tune)
-
-
 def _remote_measure(recipe: Recipe, layers: dict, tune: bool) -> dict:
+    """One measurement in a pool or Dask worker (its evaluator is built once per process)."""
     return _evaluator_for(recipe).measure_now(layers, tune)

@@ -49,11 +49,13 @@ from . import __version__
 from .design import Design, load_design
 from .errors import AxhwError
 from .families.base import MAX_BITS, MIN_BITS
-from .fileio import cache_root, ensure_dir, sha256_text, write_json
+from .cache import Cache
+from .fileio import sha256_text
 from .tools import yosys
 
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")
 MAX_OUT_BITS = 62  # port values are held in int64 after scaling
+PORTS = Cache("ports")
 
 
 def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple[str, str, int]]]:
@@ -61,10 +63,10 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
 
     Cached by the content hash of the Verilog (and the requested top)."""
     text = _read_verilog(verilog)
-    key = sha256_text("\0".join([text, top or "", importlib.metadata.version("pyosys")]))[:24]
-    cdir = ensure_dir(cache_root() / "ports")
-    cached = cdir / f"{key}.json"
-    if not cached.is_file():
+    key = PORTS.key(text, top or "", importlib.metadata.version("pyosys"), length=24)
+    cdir = PORTS.dir
+    info = PORTS.get(key)
+    if info is None:
         # Per-process scratch names: parallel runs on the same Verilog must not share them.
         out = cdir / f"{key}.{os.getpid()}.yosys.json"
         log = cdir / f"{key}.{os.getpid()}.log"
@@ -74,10 +76,9 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
                               f"write_json {yosys.quote(out)}"], log)
         except AxhwError as exc:
             raise AxhwError(f"cannot read Verilog {verilog}: {exc}") from None
-        write_json(cached, _ports_from_yosys(json.loads(out.read_text())))
+        info = PORTS.put(key, _ports_from_yosys(json.loads(out.read_text())))
         for scratch in (out, log, log.with_suffix(".ys")):
             scratch.unlink(missing_ok=True)
-    info = json.loads(cached.read_text())
     return info["top"], [tuple(p) for p in info["ports"]]
 
 

@@ -22,13 +22,14 @@ import numpy as np
 
 from .. import __version__
 from ..errors import AxhwError
-from ..fileio import atomic_path, ensure_dir, sha256_text, write_json
+from ..cache import VERSIONS, Cache
+from ..fileio import atomic_path, ensure_dir, write_json
 from ..outdir import claim
 from ..runner import Runner, interruptible
 from .points import Point, count_points, expand, make_spec
 from .spec import SweepSpec
 
-FLOW_VERSION = "sweep-3"  # 2: power from the simulated activity (characterize flow 3); 3: flow 4
+FLOW_VERSION = VERSIONS["sweep"]  # reported in the manifest
 MAX_POINTS = 10_000  # a bigger SPEC needs --max-points (a typo like 0..1000000 is not a job)
 METRIC_KEYS = ("er", "mae", "wce", "mse", "rmse", "mre", "wcre", "nmed", "mred", "bias",
                "mean_error")
@@ -37,8 +38,7 @@ PPA_KEYS = ("area_um2", "delay_ns", "power_mw", "dynamic_mw", "leakage_mw", "ene
 
 
 def _point_key(verilog_text: str, pdk: str, options: dict) -> str:
-    return sha256_text("\0".join([FLOW_VERSION, __version__, verilog_text, pdk,
-                                  json.dumps(options, sort_keys=True)]))[:32]
+    return Cache("sweep").key(__version__, verilog_text, pdk, options)
 
 
 def _load_design(point: Point, outdir: Path):
@@ -132,16 +132,15 @@ def run_point(point: Point, pdks: list[str], options: dict, outdir: str) -> list
                 for pdk in pdks]
     ident = _identity(point, design)
     text = design.verilog_path.read_text()
+    finished = Cache("sweep", out / "cache")  # OUTDIR's own cache: the rows it holds
     rows, todo = [], []
     for pdk in pdks:
-        cached = out / "cache" / f"{_point_key(text, pdk, options)}.json"
-        if cached.exists():
-            try:
-                rows.append({**json.loads(cached.read_text()), "point": point.index})
-                continue
-            except (OSError, json.JSONDecodeError):
-                pass  # a torn cache file cannot exist (atomic writes), but be robust
-        todo.append((pdk, cached))
+        key = _point_key(text, pdk, options)
+        cached = finished.get(key)
+        if cached is not None:
+            rows.append({**cached, "point": point.index})
+            continue
+        todo.append((pdk, key))
     if not todo:
         return rows
     try:
@@ -151,13 +150,13 @@ def run_point(point: Point, pdks: list[str], options: dict, outdir: str) -> list
     except AxhwError as exc:
         return rows + [{**ident, "pdk": pdk, "status": "failed", "reason": str(exc)}
                        for pdk, _ in todo]
-    for pdk, cached in todo:
+    for pdk, key in todo:
         row = {**ident, "pdk": pdk, **common}
         try:
             row.update(_characterize(design, pdk, options))
             row.setdefault("status", "ok")
             row["reason"] = ""
-            write_json(cached, row)
+            finished.put(key, row)
         except AxhwError as exc:
             row.update(status="failed", reason=str(exc))
         except Exception as exc:  # noqa: BLE001 - one bad point must not stop a sweep

@@ -70,30 +70,39 @@ def _raise_terminated(signum, frame):
     raise Terminated
 
 
-@contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Hold Ctrl-C back (not lose it) while workers are spawned.
+DEFERRED = (signal.SIGINT, signal.SIGTERM)
 
-    A worker inherits the blocked mask and ignores SIGINT before it unblocks it
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back (not lose them) while workers are spawned.
+
+    A worker inherits the blocked mask, ignores SIGINT and then unblocks both
     (:func:`axhw.parallel.pool_worker_init`), so a Ctrl-C that reaches the process group while a
-    worker starts up cannot kill it half-way (a traceback). The parent's own SIGINT is recorded
-    and raised when the block ends, not in the middle of a spawn (which would leave the child
-    reading a half-written start-up pipe: EOFError and a traceback). Both are needed: the mask
-    alone is not enough, as multiprocessing unblocks SIGINT itself when it starts its resource
-    tracker, and another thread may take the signal."""
+    worker starts up cannot kill it half-way (a traceback; a pending SIGTERM still ends it). The
+    parent's own signals are recorded and acted on when the block ends, not in the middle of a
+    spawn (which would leave the child reading a half-written start-up pipe: EOFError and a
+    traceback). Both are needed: the mask alone is not enough, as multiprocessing unblocks
+    SIGINT itself when it starts its resource tracker, and another thread may take a signal."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    caught = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
+                for sig in DEFERRED}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a pending SIGINT lands in `caught`
-        signal.signal(signal.SIGINT, previous)
-        if caught and callable(previous):
-            previous(signal.SIGINT, None)  # default_int_handler: KeyboardInterrupt
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # pending signals land in `caught`
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for sig in dict.fromkeys(caught):
+            handler = previous[sig]
+            if callable(handler):
+                handler(sig, None)  # default_int_handler, _raise_terminated: raise here
+            elif handler in (signal.SIG_DFL, None):
+                os.kill(os.getpid(), sig)  # the default action, now that it is unblocked
 
 
 def _worker_start(parent: int, initializer, initargs) -> None:
@@ -172,14 +181,14 @@ class Runner:
 
     def _run_pool(self, fn, items, here, collect) -> None:
         before = set(multiprocessing.active_children())
-        # Started here, not by the first spawn (which unblocks SIGINT when it starts it).
+        # Started here, not by the first spawn (which unblocks SIGINT / SIGTERM to start it).
         resource_tracker.ensure_running()
         pool = cf.ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_start,
                                       initargs=(os.getpid(), self.initializer, self.initargs),
                                       mp_context=multiprocessing.get_context("spawn"))
 
         def submit(item):
-            with _sigint_deferred():  # workers may be spawned here
+            with _signals_deferred():  # workers may be spawned here
                 return pool.submit(fn, item)
 
         try:
@@ -187,8 +196,11 @@ class Runner:
         except BaseException:
             # Workers ignore SIGINT and would finish their task first: stop them now (their
             # tasks are redone by the next run), and only them.
-            for child in set(multiprocessing.active_children()) - before:
+            workers = set(multiprocessing.active_children()) - before
+            for child in workers:
                 child.kill()
+            for child in workers:
+                child.join(5)  # reaped: no zombie left to an API caller
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ from pathlib import Path
 from .errors import AxhwError
 from .fileio import ensure_dir, umask, write_json
 
-__all__ = ["MANIFEST", "claim", "new_tmp_dir", "replace_dir"]
+__all__ = ["MANIFEST", "check_replaceable", "claim", "new_tmp_dir", "replace_dir"]
 
 MANIFEST = "manifest.json"
 _SCRATCH = re.compile(r"\.(?P<name>.+)\.(?:tmp|old)-[A-Za-z0-9_]{8}")
@@ -49,7 +50,10 @@ def claim(outdir: Path, remove_if_unused: bool = False) -> Iterator[Path]:
         except BlockingIOError:
             raise AxhwError(f"-o {outdir}: another axhw run is writing this directory; wait for "
                             "it to finish or choose another directory") from None
-        _remove_scratch(outdir)
+        except OSError:  # a file system without flock on directories (some NFS): unlocked,
+            pass  # and scratch beside OUTDIR may be another run's
+        else:
+            _remove_scratch(outdir)
         try:
             yield outdir
         except BaseException:
@@ -62,14 +66,10 @@ def claim(outdir: Path, remove_if_unused: bool = False) -> Iterator[Path]:
 
 
 def _remove_scratch(outdir: Path) -> None:
-    for path in outdir.parent.glob(f".{glob_escape(outdir.name)}.*-*"):
+    for path in outdir.parent.glob(f".{glob.escape(outdir.name)}.*-*"):
         m = _SCRATCH.fullmatch(path.name)
         if m and m["name"] == outdir.name and path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
-
-
-def glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def new_tmp_dir(outdir: Path) -> Path:

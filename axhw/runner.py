@@ -105,12 +105,6 @@ def _signals_deferred() -> Iterator[None]:
                 os.kill(os.getpid(), sig)  # the default action, now that it is unblocked
 
 
-def _worker_start(parent: int, initializer, initargs) -> None:
-    pool_worker_init(parent)
-    if initializer is not None:
-        initializer(*initargs)
-
-
 @dataclass
 class Runner:
     """Where tasks run: `dask_scheduler` (an address, or a Cluster object from the API), else
@@ -122,9 +116,11 @@ class Runner:
     dask_scheduler: Any = None
     progress: bool = True
     unit: str = "task"
-    initializer: Callable | None = None  # extra per-worker set-up (local pool only)
-    initargs: tuple = ()
     _client: Any = field(default=None, init=False, repr=False)
+
+    def __post_init__(self):
+        if self.jobs < 1:
+            raise AxhwError(f"--jobs {self.jobs}: must be at least 1")
 
     def __enter__(self) -> Runner:
         if self.dask_scheduler is not None:
@@ -183,8 +179,8 @@ class Runner:
         before = set(multiprocessing.active_children())
         # Started here, not by the first spawn (which unblocks SIGINT / SIGTERM to start it).
         resource_tracker.ensure_running()
-        pool = cf.ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_start,
-                                      initargs=(os.getpid(), self.initializer, self.initargs),
+        pool = cf.ProcessPoolExecutor(max_workers=self.jobs, initializer=pool_worker_init,
+                                      initargs=(os.getpid(),),
                                       mp_context=multiprocessing.get_context("spawn"))
 
         def submit(item):

@@ -35,15 +35,17 @@ from .activity import (ACTIVITY_MODELS, ZERO_DELAY, Activity, operand_vectors, p
                        switching_activity)
 from .design import Design
 from .errors import AxhwError, ToolError
-from .fileio import cache_root, ensure_dir, sha256_file, sha256_text, write_json
+from .cache import Cache
+from .fileio import ensure_dir, sha256_file
 from .golden import port_value, to_raw, to_value
 from .pdk import Library
 from .sta import LOAD_INVERTERS, sta
 from .synth import flow_template, synthesize
 from .tools import opensta
 
-# Bumped when the flow or the meaning of a result key changes (invalidates cached results).
-FLOW_VERSION = "4"  # 3: power from the simulated activity; 4: ABC area recovery (&nf -R 20)
+# Results by content; the flow version (axhw.cache.VERSIONS) is reported with every result.
+CHARACTERIZATIONS = Cache("characterize")
+FLOW_VERSION = CHARACTERIZATIONS.version
 DEFAULT_CLOCK_NS = 10.0
 DEFAULT_VECTORS = 4096
 DEFAULT_SEED = 1
@@ -62,10 +64,9 @@ def input_port_names(synthesis) -> list[str]:
 
 def _cache_key(design: Design, library: Library, options: dict, versions: dict) -> str:
     templates = [flow_template(n).template for n in ("synth.ys.tmpl", "sta.tcl.tmpl")]
-    fields = [FLOW_VERSION, design.verilog_path.read_text(errors="replace"), design.top,
-              ",".join(design.ports), library.pdk, library.sha256, ",".join(library.dont_use),
-              json.dumps(options, sort_keys=True), json.dumps(versions, sort_keys=True), *templates]
-    return sha256_text("\0".join(map(str, fields)))[:32]
+    return CHARACTERIZATIONS.key(design.verilog_path.read_text(errors="replace"), design.top,
+                                 ",".join(design.ports), library.pdk, library.sha256,
+                                 ",".join(library.dont_use), options, versions, *templates)
 
 
 def check_mapping(design: Design, a_raw, b_raw, p_raw, log) -> None:
@@ -100,10 +101,8 @@ class CachedRun:
     def __init__(self, design: Design, library: Library, options: dict, use_cache: bool = True):
         self.versions = tool_versions()
         self.key = _cache_key(design, library, options, self.versions)
-        self.dir = ensure_dir(cache_root() / "characterize")
-        self.file = self.dir / f"{self.key}.json"
-        self.result = (json.loads(self.file.read_text())
-                       if use_cache and self.file.is_file() else None)
+        self.dir = CHARACTERIZATIONS.dir
+        self.result = CHARACTERIZATIONS.get(self.key) if use_cache else None
 
     def start(self) -> Path:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"{self.key}.",
@@ -122,8 +121,7 @@ class CachedRun:
         return self.final
 
     def finish(self, result: dict) -> dict:
-        write_json(self.file, result)
-        return result
+        return CHARACTERIZATIONS.put(self.key, result)
 
 
 MIN_CLOCK_NS, MAX_CLOCK_NS = 0.001, 1e6  # ABC's delay target is whole picoseconds

@@ -86,8 +86,13 @@ def main(argv=None) -> int:
     """Entry point: AxhwError -> one line on stderr and its exit code; never a traceback
     unless --verbose."""
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    from .runner import Interrupted  # noqa: PLC0415
+
     try:
         cli.main(args=argv, prog_name="axhw", standalone_mode=False)
+    except Interrupted as exc:  # not an error: one line, and the signal's exit status
+        click.echo(f"axhw: {exc}", err=True)
+        return exc.exit_code
     except AxhwError as exc:
         click.echo(error_line(f"axhw: error: {exc}"), err=True)
         return exc.exit_code

@@ -39,7 +39,7 @@ def check_can_create_in(folder: Path) -> Path:
     return folder
 
 
-def _umask() -> int:
+def umask() -> int:
     """The process umask, read without setting it where Linux allows (os.umask is the only other
     way to read it, and it briefly changes it for every thread)."""
     try:
@@ -88,7 +88,7 @@ def atomic_path(target: Path, suffix: str = ""):
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.chmod(tmp_path, 0o666 & ~umask())
         os.replace(tmp_path, target)
     except OSError as exc:
         if exc.filename not in (str(tmp_path), tmp_path, str(target), target):

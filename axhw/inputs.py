@@ -54,12 +54,14 @@ from . import __version__
 from .design import Design, load_design
 from .errors import AxhwError
 from .families.base import MAX_BITS, MIN_BITS
-from .fileio import cache_root, check_writable_target, ensure_dir, sha256_text, write_json
+from .cache import Cache
+from .fileio import check_writable_target, sha256_text
 from .names import check_name
 from .tools import stage_text, yosys
 
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")
 MAX_OUT_BITS = 62  # port values are held in int64 after scaling
+PORTS = Cache("ports")
 
 
 def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple[str, str, int]]]:
@@ -69,10 +71,10 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
     if top is not None:
         check_name(top, "--top")
     text = _read_verilog(verilog)
-    key = sha256_text("\0".join([text, top or "", importlib.metadata.version("pyosys")]))[:24]
-    cdir = ensure_dir(cache_root() / "ports")
-    cached = cdir / f"{key}.json"
-    if not cached.is_file():
+    key = PORTS.key(text, top or "", importlib.metadata.version("pyosys"), length=24)
+    cdir = PORTS.dir
+    info = PORTS.get(key)
+    if info is None:
         # Per-process scratch names: parallel runs on the same Verilog must not share them.
         out = cdir / f"{key}.{os.getpid()}.yosys.json"
         log = cdir / f"{key}.{os.getpid()}.log"
@@ -84,10 +86,9 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
         except AxhwError as exc:
             raise AxhwError(f"cannot read Verilog {verilog}: "
                             f"{str(exc).replace(str(src), verilog.name)}") from None
-        write_json(cached, _ports_from_yosys(json.loads(out.read_text()), verilog))
+        info = PORTS.put(key, _ports_from_yosys(json.loads(out.read_text()), verilog))
         for scratch in (src, out, log, log.with_suffix(".ys")):
             scratch.unlink(missing_ok=True)
-    info = json.loads(cached.read_text())
     # The names go into testbenches and tool scripts: escaped identifiers are refused.
     found = check_name(info["top"], f"{verilog}: top module")
     return found, [(check_name(name, f"{verilog}: port of {found}"), d, w)

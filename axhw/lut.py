@@ -21,14 +21,15 @@ import numpy as np
 
 from .design import Design
 from .errors import AxhwError, VerificationFailed
-from .fileio import atomic_path, cache_root, format_from_suffix, sha256_text, write_bytes, write_text
+from .cache import Cache
+from .fileio import atomic_path, format_from_suffix, write_bytes, write_text
 from .golden import all_pairs, golden_lut, port_value, to_raw, to_value
 
 MAX_LUT_BITS = 16           # bits_a + bits_b: 65536 entries
 SOURCES = ("netsim", "icarus", "verilator")
 FORMATS = ("npy", "tfapprox", "transaxx", "torchapprox", "csv")
 SUFFIX_FORMAT = {".npy": "npy", ".bin": "tfapprox", ".h": "transaxx", ".csv": "csv"}
-LUT_CACHE_VERSION = "1"     # bump when the cached array's meaning changes
+LUTS = Cache("lut")
 
 
 def check_lut_size(design: Design) -> None:
@@ -45,7 +46,7 @@ def design_lut(design: Design, sim: str = "netsim", use_cache: bool = True) -> n
     check_lut_size(design)
     if sim not in SOURCES:
         raise AxhwError(f"unknown LUT source {sim!r}: choose one of {', '.join(SOURCES)}")
-    path = cache_root() / "lut" / f"{_cache_key(design, sim)}.npy"
+    path = LUTS.path(_cache_key(design, sim), ".npy")
     if use_cache and path.is_file():
         return np.load(path)
     raw = simulate_all_pairs(design, sim)
@@ -59,12 +60,12 @@ def design_lut(design: Design, sim: str = "netsim", use_cache: bool = True) -> n
 
 
 def _cache_key(design: Design, sim: str) -> str:
-    fields = [LUT_CACHE_VERSION, sim, design.verilog_path.read_text(errors="replace"), design.top,
+    fields = [sim, design.verilog_path.read_text(errors="replace"), design.top,
               ",".join(design.ports), design.bits_a, design.bits_b, design.out_bits,
               design.out_signed, design.out_shift]
     if design.spec is not None:  # the golden check depends on the parameters too
         fields.append(json.dumps(design.params, sort_keys=True) + design.family)
-    return sha256_text("\0".join(map(str, fields)))[:32]
+    return LUTS.key(*fields)
 
 
 def simulate_all_pairs(design: Design, sim: str = "netsim") -> np.ndarray:

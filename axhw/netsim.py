@@ -22,12 +22,13 @@ import numba
 import numpy as np
 
 from .errors import AxhwError
-from .fileio import cache_root, ensure_dir, sha256_text, write_text
+from .cache import Cache
+from .fileio import write_text
 from .names import check_name
 from .tools import yosys
 
-# Bumped when the Yosys flow below changes, so cached netlists are rebuilt.
-FLOW_VERSION = "1"
+# Gate netlists by content (bump its version in axhw.cache when the Yosys flow below changes).
+NETLISTS = Cache("netsim")
 # Vectors per evaluation chunk: 2^18 vectors = 4 Ki words = 32 KiB per net (stays in cache).
 CHUNK = 1 << 18
 # Yosys bit ids start at 2; 0 and 1 hold the constants ("x"/"z" read as 0).
@@ -348,9 +349,9 @@ def generic_netlist(verilog: Path | str, top: str, optimize: bool = True,
     except OSError as exc:
         raise AxhwError(f"cannot read Verilog {verilog}: {exc.strerror or exc}") from None
     flow = f"{optimize}+adders" if adders else str(optimize)
-    key = sha256_text("\0".join([FLOW_VERSION, flow, top, text]))[:24]
-    cdir = ensure_dir(cache_root() / "netsim")
-    cached = cdir / f"{key}.json"
+    key = NETLISTS.key(flow, top, text, length=24)
+    cdir = NETLISTS.dir
+    cached = NETLISTS.path(key)
     if not cached.is_file():
         work = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=cdir))
         src = work / "design.v"

@@ -14,8 +14,11 @@ DASK_CONNECT_TIMEOUT = "10s"
 def pool_worker_init(parent: int) -> None:
     """Process-pool worker set-up: die with the parent (even after kill -9 of the parent alone,
     which would otherwise leave the worker running under init); Ctrl-C is the parent's to
-    handle."""
+    handle. The runner spawns workers with SIGINT and SIGTERM blocked (a signal during start-up
+    stays pending): SIGINT is ignored first, then both are unblocked, so a pending Ctrl-C is
+    dropped and a pending SIGTERM ends the worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     die_with_parent()
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)

@@ -36,10 +36,12 @@ import numpy as np
 
 from . import progress
 from .errors import AxhwError
-from .fileio import atomic_path, cache_root, ensure_dir, sha256_file, sha256_text, write_json
+from .cache import Cache
+from .fileio import atomic_path, sha256_file, sha256_text
 
 # Bumped when the extracted facts change shape, so cached facts are re-extracted.
-FACTS_VERSION = "1"
+LIBERTY_CACHE = Cache("liberty")
+FACTS_VERSION = LIBERTY_CACHE.version  # recorded in the facts
 PDK_ROOT_ENV = "AXHW_PDK_ROOT"
 DEFAULT_PDK = "osu018"
 
@@ -263,7 +265,7 @@ def _cached_file(path: Path) -> tuple[Path, dict]:
         raise AxhwError(f"Liberty file {path} is not a regular file" if path.exists()
                         else f"Liberty file not found: {path}")
     digest = sha256_file(path)
-    cdir = ensure_dir(cache_root() / "liberty")
+    cdir = LIBERTY_CACHE.dir
     plain = path
     if path.name.endswith(".gz"):
         plain = cdir / f"{digest[:20]}.lib"  # a name axhw chose, not the user's
@@ -273,13 +275,12 @@ def _cached_file(path: Path) -> tuple[Path, dict]:
                     shutil.copyfileobj(src, dst)
             except (OSError, EOFError) as exc:
                 raise AxhwError(f"cannot decompress Liberty file {path}: {exc}") from None
-    facts_path = cdir / f"{digest[:20]}-{FACTS_VERSION}.facts.json"
-    if facts_path.is_file():
-        facts = json.loads(facts_path.read_text())
-    else:
+    facts_key = LIBERTY_CACHE.key(digest, length=20)
+    facts = LIBERTY_CACHE.get(facts_key)
+    if facts is None:
         progress.step(f"parsing Liberty {path.name} (once; cached afterwards)")
         facts = {**extract_facts(plain, shown=path), "sha256": digest}
-        write_json(facts_path, facts)
+        LIBERTY_CACHE.put(facts_key, facts)
     return plain, facts
 
 

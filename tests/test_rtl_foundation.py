@@ -73,13 +73,14 @@ def test_verilator_build_is_keyed_by_the_cocotb_it_links(tmp_path, monkeypatch):
     environment (a deleted venv) failed to start with exit 127. The cache key must move with them."""
     import subprocess
 
+    from axhw.fileio import cache_root
     from axhw.sim import cocotb_run
 
     spec = make("perforated", 3, start=0, count=1)
     design = load_design(write_design(spec, tmp_path))
     (result,) = verify_design(design, sim="verilator")
     assert result.ok
-    built = [d for d in (cocotb_run.cache_root() / "sim" / "verilator").iterdir()
+    built = [d for d in (cache_root() / "sim" / "verilator").iterdir()
              if (d / "dut.v").is_file() and (d / "dut.v").read_text() == design.verilog_path.read_text()]
     assert built
     dynamic = subprocess.run(["readelf", "-d", built[0] / "axhw_tb"], capture_output=True,

@@ -5,6 +5,7 @@ import os
 import select
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +22,13 @@ OSU018_LIB = Path("/usr/share/qflow/tech/osu018/osu018_stdcells.lib")
 # Points that keep two workers busy for a while (Yosys + OpenSTA per point).
 BUSY = ["sweep", "--type", "perforated", "--bits", "6", "--grid", "start=0..4",
         "--grid", "count=1..2", "--verify", "off", "-j", "2"]
+
+
+# Runs a command as a foreground job would: Ctrl-C not ignored. A job started in the background of
+# a non-interactive shell (`pytest ... &` in a script) inherits SIGINT ignored, and so would the
+# sweep (Python keeps an inherited SIG_IGN): its Ctrl-C test would see the sweep run to the end.
+FOREGROUND = [sys.executable, "-c", "import os, signal, sys; "
+              "signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"]
 
 
 def one_line_error(capsys, argv) -> str:
@@ -40,10 +48,12 @@ def _alive(pid: int) -> bool:
 
 
 def _start_busy(tmp_path, extra=()):
-    """Start a sweep in its own session; return it and its worker processes once they run."""
-    proc = subprocess.Popen([AXHW, *BUSY, *extra, "-o", str(tmp_path / "out")],
+    """Start a sweep in its own session; return it and its worker processes once they run. Its
+    own cache: a warm one (an earlier run of the same points) would leave no tool to run."""
+    proc = subprocess.Popen([*FOREGROUND, AXHW, *BUSY, *extra, "-o", str(tmp_path / "out")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            env={**os.environ, "AXHW_CACHE_DIR": str(tmp_path / "cache")})
     parent = psutil.Process(proc.pid)
     deadline = time.time() + 120
     while time.time() < deadline:

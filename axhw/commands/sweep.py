@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -10,7 +9,7 @@ import click
 from ..errors import AxhwError
 from ..inputs import AbsolutePath
 from ..sweep import load_spec, run_sweep, spec_from_cli
-from ..sweep.run import MAX_POINTS, SweepInterrupted
+from ..sweep.run import MAX_POINTS
 
 
 @click.command()
@@ -69,12 +68,8 @@ def sweep(spec_file, outdir, type_, bits, bits_b, signed, grid, fixed, pdks, pdk
         click.echo(f"{spec.name}: {total:,} points x {len(spec.pdks)} PDK(s) "
                    f"({', '.join(spec.pdks)})", err=True)
 
-    try:
-        df = run_sweep(spec, outdir, jobs=jobs, dask_scheduler=dask_scheduler,
-                       max_points=max_points, on_start=announce)
-    except SweepInterrupted as exc:  # not an error: one line, and the signal's exit status
-        click.echo(f"axhw: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    df = run_sweep(spec, outdir, jobs=jobs, dask_scheduler=dask_scheduler, max_points=max_points,
+                   on_start=announce)
     counts = df["status"].value_counts().to_dict() if len(df) else {}
     click.echo(f"{len(df)} rows: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())),
                err=True)

@@ -3,12 +3,15 @@ assignments (`random`) and the sensitivity-ordered `greedy`."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .search import Search, register_method
 
 RANDOM_DEFAULT_EVALS = 30
 RANDOM_TRIES = 200
+RANDOM_CHUNK = 1000  # assignments drawn and measured at a time: memory stays flat
 
 
 @register_method("uniform")
@@ -25,21 +28,24 @@ def random_config(search: Search) -> dict:
             for n in search.layers}
 
 
-def random_feasible(search: Search, count: int) -> list[dict]:
-    """`count` random assignments; under a budget, only ones within it (rejection sampling)."""
-    out = []
+def random_feasible(search: Search, count: int):
+    """Up to `count` random assignments, one at a time; under a budget, only ones within it
+    (rejection sampling, at most RANDOM_TRIES draws per assignment)."""
+    found = 0
     for _ in range(count * RANDOM_TRIES):
-        if len(out) == count:
-            break
+        if found == count:
+            return
         c = random_config(search)
         if search.budget is None or search.energy_rel(c) <= search.budget + 1e-9:
-            out.append(c)
-    return out
+            found += 1
+            yield c
 
 
 @register_method("random")
 def random(search: Search) -> None:
-    search.evaluate(random_feasible(search, search.evals or RANDOM_DEFAULT_EVALS), "random")
+    draws = random_feasible(search, search.evals or RANDOM_DEFAULT_EVALS)
+    while chunk := list(itertools.islice(draws, RANDOM_CHUNK)):
+        search.evaluate(chunk, "random")
 
 
 @register_method("greedy")

@@ -15,11 +15,12 @@ import torch
 from torch import nn
 
 from ..errors import AxhwError
-from ..fileio import atomic_path, cache_root, ensure_dir
+from ..cache import Cache
+from ..fileio import atomic_path
 from .moe import MnistMoE
 from .task import Task, batches
 
-VERSION = "v1"  # bump when a model, its data split or its training changes
+MODELS = Cache("dse/builtins")  # bump its version when a model, its data split or training changes
 CALIBRATION_BATCHES, BATCH = 4, 64
 
 
@@ -144,7 +145,7 @@ def builtin_task(name: str) -> Task:
         raise AxhwError(f"unknown built-in task {name!r}: choose one of {', '.join(BUILTINS)}")
     b = BUILTINS[name]
     xtr, ytr, xte, yte = b.data()
-    path = ensure_dir(cache_root() / "dse" / "builtins") / f"{name}-{VERSION}.pt"
+    path = MODELS.path(f"{name}-{MODELS.key(name, length=16)}", ".pt")
     model = b.model()
     try:
         model.load_state_dict(torch.load(path, weights_only=True))

@@ -10,21 +10,19 @@ the layer is quantized at its designs' width.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import copy
 import hashlib
 import json
-import multiprocessing
-import os
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import nn
 
 from ..errors import AxhwError
-from ..fileio import cache_root, ensure_dir, write_json
-from ..parallel import dask_client, pool_worker_init
+from ..cache import Cache
+from ..runner import Runner
 from ..torch import approximate, candidate_layers
 from .energy import assignment_energy, count_macs, unit_designs
 from .library import Library
@@ -33,7 +31,7 @@ from .task import Task
 # The evaluation cache holds what the LUTs determine (accuracy, output error), not the energy: it
 # comes from the library on every read, so a re-characterized table is not answered with old power.
 ENERGY_KEYS = ("energy_pj", "energy_rel")
-CACHE_VERSION = "dse-eval-2"  # bump when what a measurement returns changes
+EVALS = Cache("dse/evals")  # bump its version when what a measurement returns changes
 
 
 def layer_bits(layers: dict, library: Library) -> dict[str, tuple[int, bool]]:
@@ -99,10 +97,6 @@ class Recipe:
     bits: int
 
 
-def _digest(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:32]
-
-
 class Evaluator:
     """Scores assignments of one task and library; counts evaluations; caches results on disk."""
 
@@ -115,15 +109,10 @@ class Evaluator:
         self.evaluations = 0  # configurations measured (memory or disk cache hits excluded)
         self.memo: dict[str, dict] = {}
         self._lut_sha: dict[str, str] = {}
-        h = hashlib.sha256(CACHE_VERSION.encode())
-        for k, v in task.model.state_dict().items():
-            h.update(k.encode())
-            h.update(v.detach().cpu().numpy().tobytes())
-        for x, y in task.evaluation:
-            h.update(x.numpy().tobytes())
-            h.update(y.numpy().tobytes())
-        self.context = h.hexdigest()[:24]
-        self.cache_dir = cache_root() / "dse" / "evals" / self.context
+        state = [f for k, v in task.model.state_dict().items()
+                 for f in (k, v.detach().cpu().numpy().tobytes())]
+        data = [t.numpy().tobytes() for xy in task.evaluation for t in xy]
+        self.context = EVALS.key(*state, *data, length=24)  # entries under EVALS/<context>/
         self.out_exact = None
         if baseline:
             self.accuracy_float, _ = task.score(task.model)
@@ -152,7 +141,7 @@ class Evaluator:
             if d not in self._lut_sha:
                 self._lut_sha[d] = hashlib.sha256(self.library.lut(d).table.tobytes()).hexdigest()
             shas[d] = [self._lut_sha[d], self.library[d].signed]
-        return _digest([self.context, layers, shas, tune])
+        return EVALS.key(self.context, layers, shas, tune)
 
     def measure_now(self, layers: dict, tune: bool = False) -> dict:
         """Score one assignment here, without caches: accuracy, output error vs the exact model.
@@ -174,16 +163,12 @@ class Evaluator:
                 "tuned": tuned, "seconds": time.time() - t0}
 
     def _cached(self, key: str) -> dict | None:
-        if key in self.memo:
-            return self.memo[key]
-        path = self.cache_dir / f"{key}.json"
-        if path.is_file():
-            try:
-                self.memo[key] = json.loads(path.read_text())
-                return self.memo[key]
-            except (OSError, json.JSONDecodeError):
+        if key not in self.memo:
+            entry = EVALS.get(f"{self.context}/{key}")
+            if entry is None:
                 return None
-        return None
+            self.memo[key] = entry
+        return self.memo[key]
 
     def measure(self, layers: dict, tune: bool = False) -> dict:
         return self.measure_many([layers], tune, desc=None)[0]
@@ -195,50 +180,22 @@ class Evaluator:
         keys = [self.key(c, tune) for c in configs]
         todo = {k: c for k, c in zip(keys, configs) if self._cached(k) is None}
         if todo:
-            ensure_dir(self.cache_dir)
-            bar = None
-            if self.progress and desc is not None and len(todo) > 1:
-                from tqdm import tqdm  # noqa: PLC0415
-
-                bar = tqdm(total=len(todo), desc=desc, unit="eval", dynamic_ncols=True, disable=None)
-            for key, result in self._run(todo, tune):
+            def store(layers: dict, result: dict) -> None:
+                key = self.key(layers, tune)
                 result = {k: v for k, v in result.items() if k not in ENERGY_KEYS}
                 self.memo[key] = result
-                write_json(self.cache_dir / f"{key}.json", result)
+                EVALS.put(f"{self.context}/{key}", result)
                 self.evaluations += 1
-                if bar is not None:
-                    bar.update(1)
-            if bar is not None:
-                bar.close()
+
+            remote = self.recipe is not None  # an in-memory task cannot travel to a worker
+            with Runner(jobs=self.jobs if remote else 1,
+                        dask_scheduler=self.dask_scheduler if remote else None,
+                        progress=self.progress and len(todo) > 1, unit="eval") as runner:
+                fn = (partial(_remote_measure, self.recipe, tune=tune)
+                      if runner.parallel(len(todo)) else partial(self.measure_now, tune=tune))
+                runner.run(fn, todo.values(), store, total=len(todo), desc=desc)
         return [dict(self.memo[k], **dict(zip(ENERGY_KEYS, self.energy(c))))
                 for k, c in zip(keys, configs)]
-
-    def _run(self, todo: dict[str, dict], tune: bool):
-        parallel = self.recipe is not None and len(todo) > 1
-        if parallel and self.dask_scheduler:
-            yield from self._run_dask(todo, tune)
-        elif parallel and self.jobs > 1:
-            ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_init_worker,
-                                        initargs=(os.getpid(), self.recipe)) as pool:
-                futs = {pool.submit(_worker_measure, c, tune): k for k, c in todo.items()}
-                for fut in cf.as_completed(futs):
-                    yield futs[fut], fut.result()
-        else:
-            for k, c in todo.items():
-                yield k, self.measure_now(c, tune)
-
-    def _run_dask(self, todo: dict[str, dict], tune: bool):
-        client = dask_client(self.dask_scheduler)
-        from distributed import as_completed  # noqa: PLC0415 - importable: dask_client checked
-
-        try:
-            futs = {client.submit(_remote_measure, self.recipe, c, tune, pure=False): k
-                    for k, c in todo.items()}
-            for fut in as_completed(futs):
-                yield futs[fut], fut.result()
-        finally:
-            client.close()
 
 
 _WORKER: dict[str, Evaluator] = {}
@@ -256,14 +213,6 @@ def _evaluator_for(recipe: Recipe) -> Evaluator:
     return _WORKER[key]
 
 
-def _init_worker(parent: int, recipe: Recipe) -> None:
-    pool_worker_init(parent)
-    _evaluator_for(recipe)
-
-
-def _worker_measure(layers: dict, tune: bool) -> dict:
-    return next(iter(_WORKER.values())).measure_now(layers, tune)
-
-
 def _remote_measure(recipe: Recipe, layers: dict, tune: bool) -> dict:
+    """One measurement in a pool or Dask worker (its evaluator is built once per process)."""
     return _evaluator_for(recipe).measure_now(layers, tune)

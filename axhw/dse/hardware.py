@@ -32,8 +32,9 @@ def emit_hardware(layers: dict, library: Library, outdir: Path, verify: bool = T
         if src is None:
             raise AxhwError(f"design {name}: the library has only its LUT, no Verilog to emit")
         design = load_design(src)
-        shutil.copy2(design.verilog_path, outdir / design.verilog_path.name)
-        shutil.copy2(src, outdir / Path(src).name)
+        # copyfile, not copy2: the copies get the umask's permissions, not the library's
+        shutil.copyfile(design.verilog_path, outdir / design.verilog_path.name)
+        shutil.copyfile(src, outdir / Path(src).name)
         local = load_design(outdir / Path(src).name)
         entry = {"json": Path(src).name, "verilog": design.verilog_path.name}
         if not np.array_equal(design_lut(local), library.lut(name).table):

@@ -1,20 +1,21 @@
 """The whole `axhw dse search` / `evaluate` pipeline: task + library -> method -> measured choice ->
-OUTDIR (assignment.json, pareto.parquet/.csv, pareto.png, report.html, hardware/), written into a
-temporary directory that is renamed into place only when everything succeeded."""
+OUTDIR (assignment.json, pareto.parquet/.csv, pareto.png, report.html, hardware/, manifest.json),
+written into a temporary directory that is renamed into place only when everything succeeded.
+OUTDIR is locked for the run, and an existing one is replaced only when it holds nothing but an
+earlier search's unchanged outputs (its manifest); see axhw.outdir."""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from ..errors import AxhwError
-from ..fileio import ensure_dir, write_json
+from ..fileio import write_json
+from ..outdir import check_replaceable, claim, new_tmp_dir, replace_dir
+from ..runner import interruptible
 from . import baselines, ilp, mcts, nsga, tram  # noqa: F401 - they register their methods
 from .evaluate import Evaluator, Recipe
 from .hardware import designs_of, emit_hardware
@@ -22,6 +23,8 @@ from .library import Library, load_library
 from .report import hypervolume, pareto_table, write_html, write_png
 from .search import Search, run_method
 from .task import Task, load_task
+
+WHAT = "search"  # the outputs' owner, as the manifest and the refusals name it
 
 
 def _context(task: Task | str, library: Library | str, pdk: str | None, bits: int, jobs: int,
@@ -44,24 +47,21 @@ def search(task: Task | str, library: Library | str, outdir: str | Path, *, meth
     """Run a search and write OUTDIR; returns the summary (the CLI's last-line JSON)."""
     t0 = time.time()
     outdir = Path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise AxhwError(f"-o {outdir}: exists and is not a directory")
-    if outdir.is_dir() and any(outdir.iterdir()) and not (outdir / "assignment.json").is_file():
-        raise AxhwError(f"-o {outdir}: a non-empty directory that is not an earlier search's output; "
-                        "choose a new or empty directory")
-    ev = _context(task, library, pdk, bits, jobs, dask_scheduler, widths)
-    s = Search(ev, granularity, budget, max_drop, evals, seed, tune, options=options or {})
-    chosen = run_method(method, s)
-    ensure_dir(outdir.resolve().parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.tmp-", dir=outdir.resolve().parent))
-    try:
-        summary = _write_outputs(s, method, chosen, tmp, outdir, verify_hardware, t0)
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        os.replace(tmp, outdir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    check_replaceable(outdir, WHAT)  # before any work; checked again when it is replaced
+    evaluator = None
+    with claim(outdir, remove_if_unused=True) as out, interruptible(
+            lambda: f"{evaluator.evaluations if evaluator else 0:,} evaluations done (cached)"):
+        evaluator = _context(task, library, pdk, bits, jobs, dask_scheduler, widths)
+        s = Search(evaluator, granularity, budget, max_drop, evals, seed, tune,
+                   options=options or {})
+        chosen = run_method(method, s)
+        tmp = new_tmp_dir(out)
+        try:
+            summary = _write_outputs(s, method, chosen, tmp, out, verify_hardware, t0)
+            replace_dir(tmp, out, WHAT)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
     return summary
 
 

@@ -21,6 +21,7 @@ from .evaluate import Evaluator
 GRANULARITIES = ("layer", "filter", "kernel", "expert")
 METHODS: dict[str, Callable[["Search"], dict | None]] = {}
 EPS = 1e-9
+MAX_EVALS = 100_000  # --evals above this is a typo, not a job (records are kept in memory)
 
 
 def register_method(name: str):
@@ -56,6 +57,8 @@ class Search:
             raise AxhwError(f"--max-drop {self.max_drop}: must be >= 0")
         if self.evals is not None and self.evals < 1:
             raise AxhwError(f"--evals {self.evals}: must be >= 1")
+        if self.evals is not None and self.evals > MAX_EVALS:
+            raise AxhwError(f"--evals {self.evals:,}: over the limit of {MAX_EVALS:,} evaluations")
         self.rng = np.random.default_rng(self.seed)
         self.library = self.evaluator.library
         self.model = self.evaluator.task.model

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -21,8 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AxhwError, ToolError
-from ..fileio import cache_root, ensure_dir
+from ..cache import Cache
+from ..fileio import ensure_dir
 from .simulators import sim_env, sim_version
+
+SIM_BUILDS = Cache("sim")
 
 CHUNK = 1 << 16
 TEMPLATE = Path(__file__).resolve().parents[1] / "rtl_templates" / "pair_sweep_tb.v"  # package data
@@ -110,9 +112,8 @@ def cocotb_libs() -> str:
 
 def build_dir(sim: str, tb_text: str, dut_text: str, prefix: str = "") -> Path:
     """<cache>/sim/<sim>/<prefix><hash of everything the build depends on>."""
-    key = hashlib.sha256("\0".join([sim, sim_version(sim), cocotb_libs(), tb_text, dut_text])
-                         .encode())
-    return cache_root() / "sim" / sim / f"{prefix}{key.hexdigest()[:24]}"
+    key = SIM_BUILDS.key(sim, sim_version(sim), cocotb_libs(), tb_text, dut_text, length=24)
+    return SIM_BUILDS.dir / sim / f"{prefix}{key}"
 
 
 def build_testbench(sim: str, top: str, tb_text: str, dut_text: str, prefix: str = "") -> Path:

@@ -12,7 +12,6 @@ share the pair space.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing as mp
 import os
 import queue
@@ -26,14 +25,15 @@ import numpy as np
 
 from ..design import Design, load_design
 from ..errors import AxhwError, ToolError
-from ..fileio import cache_root, ensure_dir, write_text
+from ..cache import Cache
+from ..fileio import ensure_dir, write_text
 from ..golden import to_raw, to_value
 from ..netsim import GateNetlist, check_ports, generic_netlist
 from .check import MAX_REPORTED, compare_values
 from .cocotb_run import locked
 from .simulators import sim_env, sim_version
 
-HARNESS_VERSION = "1"
+HARNESSES = Cache("harness")
 CHUNK = 1 << 21  # pairs per golden comparison (a multiple of 64)
 PROGRESS_PAIRS = 1 << 26  # sweeps at least this long report progress on stderr
 ZERO, ALL = "64'h0", "64'hFFFFFFFFFFFFFFFF"
@@ -148,9 +148,8 @@ def build_harness(design: Design) -> Path:
         raise AxhwError(f"{design.top}: the exhaustive harness handles at most 64 output bits")
     verilog = sliced_verilog(nl, design.ports, design.bits_b)
     main = harness_main(design.bits_a + design.bits_b, design.out_bits)
-    key = hashlib.sha256("\0".join([HARNESS_VERSION, sim_version("verilator"), *BUILD, verilog, main])
-                         .encode()).hexdigest()[:24]
-    bdir = cache_root() / "harness" / key
+    key = HARNESSES.key(sim_version("verilator"), *BUILD, verilog, main, length=24)
+    bdir = HARNESSES.dir / key
     exe = bdir / "obj" / "harness"
     if exe.is_file():
         return exe

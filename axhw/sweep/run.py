@@ -8,17 +8,13 @@ Parallel on local cores (process pool) or on a Dask cluster (``dask_scheduler``)
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import contextlib
 import json
-import multiprocessing
 import os
-import signal
 import tempfile
-import threading
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +22,14 @@ import numpy as np
 
 from .. import __version__
 from ..errors import AxhwError
-from ..fileio import atomic_path, ensure_dir, sha256_text, write_json
-from ..parallel import dask_client, pool_worker_init
+from ..cache import VERSIONS, Cache
+from ..fileio import atomic_path, ensure_dir, write_json
+from ..outdir import claim
+from ..runner import Runner, interruptible
 from .points import Point, count_points, expand, make_spec
 from .spec import SweepSpec
 
-FLOW_VERSION = "sweep-3"  # 2: power from the simulated activity (characterize flow 3); 3: flow 4
+FLOW_VERSION = VERSIONS["sweep"]  # reported in the manifest
 MAX_POINTS = 10_000  # a bigger SPEC needs --max-points (a typo like 0..1000000 is not a job)
 METRIC_KEYS = ("er", "mae", "wce", "mse", "rmse", "mre", "wcre", "nmed", "mred", "bias",
                "mean_error")
@@ -40,8 +38,7 @@ PPA_KEYS = ("area_um2", "delay_ns", "power_mw", "dynamic_mw", "leakage_mw", "ene
 
 
 def _point_key(verilog_text: str, pdk: str, options: dict) -> str:
-    return sha256_text("\0".join([FLOW_VERSION, __version__, verilog_text, pdk,
-                                  json.dumps(options, sort_keys=True)]))[:32]
+    return Cache("sweep").key(__version__, verilog_text, pdk, options)
 
 
 def _load_design(point: Point, outdir: Path):
@@ -135,16 +132,15 @@ def run_point(point: Point, pdks: list[str], options: dict, outdir: str) -> list
                 for pdk in pdks]
     ident = _identity(point, design)
     text = design.verilog_path.read_text()
+    finished = Cache("sweep", out / "cache")  # OUTDIR's own cache: the rows it holds
     rows, todo = [], []
     for pdk in pdks:
-        cached = out / "cache" / f"{_point_key(text, pdk, options)}.json"
-        if cached.exists():
-            try:
-                rows.append({**json.loads(cached.read_text()), "point": point.index})
-                continue
-            except (OSError, json.JSONDecodeError):
-                pass  # a torn cache file cannot exist (atomic writes), but be robust
-        todo.append((pdk, cached))
+        key = _point_key(text, pdk, options)
+        cached = finished.get(key)
+        if cached is not None:
+            rows.append({**cached, "point": point.index})
+            continue
+        todo.append((pdk, key))
     if not todo:
         return rows
     try:
@@ -154,13 +150,13 @@ def run_point(point: Point, pdks: list[str], options: dict, outdir: str) -> list
     except AxhwError as exc:
         return rows + [{**ident, "pdk": pdk, "status": "failed", "reason": str(exc)}
                        for pdk, _ in todo]
-    for pdk, cached in todo:
+    for pdk, key in todo:
         row = {**ident, "pdk": pdk, **common}
         try:
             row.update(_characterize(design, pdk, options))
             row.setdefault("status", "ok")
             row["reason"] = ""
-            write_json(cached, row)
+            finished.put(key, row)
         except AxhwError as exc:
             row.update(status="failed", reason=str(exc))
         except Exception as exc:  # noqa: BLE001 - one bad point must not stop a sweep
@@ -168,41 +164,6 @@ def run_point(point: Point, pdks: list[str], options: dict, outdir: str) -> list
             row["traceback"] = traceback.format_exc(limit=3)
         rows.append(row)
     return rows
-
-
-def _progress(total: int, desc: str):
-    from tqdm import tqdm  # noqa: PLC0415
-
-    return tqdm(total=total, desc=desc, unit="pt", dynamic_ncols=True, disable=None)
-
-
-class SweepInterrupted(AxhwError):
-    """Ctrl-C or SIGTERM: finished points are cached, so running the sweep again resumes it."""
-
-    def __init__(self, done: int, total: int, signum: int):
-        super().__init__(f"interrupted; {done:,} of {total:,} points done, re-run to resume")
-        self.exit_code = 128 + signum
-
-
-class _Terminated(BaseException):
-    """SIGTERM, raised in the main thread so that the sweep stops like on Ctrl-C (a
-    BaseException, like KeyboardInterrupt, so that no point's error handling swallows it)."""
-
-
-@contextlib.contextmanager
-def _sigterm_raises():
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise _Terminated
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class _Spool:
@@ -254,37 +215,15 @@ def preflight(spec: SweepSpec) -> None:
         sim_env(sim)
 
 
-def _run_bounded(points, run_here, submit, wait, window: int, collect) -> None:
-    """Submit points as results come back, at most `window` in flight: memory stays flat however
-    large the grid. Invalid points need no worker."""
-    pending: set = set()
-
-    def drain():
-        done, _ = wait(list(pending), return_when=cf.FIRST_COMPLETED)
-        for fut in done:
-            pending.remove(fut)
-            collect(fut.result())
-
-    for p in points:
-        if p.invalid:
-            collect(run_here(p))
-            continue
-        while len(pending) >= window:
-            drain()
-        pending.add(submit(p))
-    while pending:
-        drain()
-
-
 def run_sweep(spec: SweepSpec, outdir: Path | str, jobs: int | None = None,
               dask_scheduler: str | None = None, progress: bool = True,
               max_points: int | None = MAX_POINTS,
               on_start: Callable[[int], None] | None = None):
     """Run every point; returns the results DataFrame (also written to OUTDIR).
 
-    Refuses a SPEC of more than `max_points` points, and a configuration that would fail every
-    point, before anything is written; then calls ``on_start(number of points)``.
-    Ctrl-C / SIGTERM raise :class:`SweepInterrupted`."""
+    Refuses a SPEC of more than `max_points` points, a configuration that would fail every
+    point, and an OUTDIR another run is writing, before any work; then calls
+    ``on_start(number of points)``. Ctrl-C / SIGTERM raise :class:`axhw.runner.Interrupted`."""
     import pandas as pd  # noqa: PLC0415
 
     total = count_points(spec)
@@ -292,90 +231,50 @@ def run_sweep(spec: SweepSpec, outdir: Path | str, jobs: int | None = None,
         raise AxhwError(f"the sweep has {total:,} points, over the limit of {max_points:,}: "
                         "narrow the grid, or raise the limit with --max-points N")
     preflight(spec)
-    client = dask_client(dask_scheduler) if dask_scheduler else None
-    if on_start is not None:
-        on_start(total)
-    out = Path(outdir).resolve()
-    try:
-        ensure_dir(out)
+    runner = Runner(jobs=jobs or os.cpu_count() or 1, dask_scheduler=dask_scheduler,
+                    progress=progress, unit="pt")
+    with runner, claim(outdir) as out:
+        if on_start is not None:
+            on_start(total)
         for sub in ("cache", "luts", "designs"):
             ensure_dir(out / sub)
-    except AxhwError:
-        if client is not None and isinstance(dask_scheduler, str):
-            client.close()
-        raise
-    options = spec.options()
-    pdks = spec.pdks
-    t0 = time.time()
-    spool = _Spool(out)
-    bar = _progress(total, spec.name) if progress else None
-    failed = 0
+        options = spec.options()
+        t0 = time.time()
+        spool = _Spool(out)
+        failed = 0
 
-    def collect(rows: list[dict]):
-        nonlocal failed
-        spool.add(rows)
-        failed += sum(r.get("status") not in ("ok",) for r in rows)
-        if bar is not None:
-            bar.set_postfix(failed=failed)
-            bar.update(1)
+        def collect(point: Point, rows: list[dict]) -> None:
+            nonlocal failed
+            spool.add(rows)
+            failed += sum(r.get("status") != "ok" for r in rows)
 
-    def run_here(p: Point) -> list[dict]:
-        return run_point(p, pdks, options, str(out))
-
-    workers = jobs or os.cpu_count() or 1
-    pool = None
-    try:
-        with _sigterm_raises():
-            if client is not None:
-                from distributed import wait  # noqa: PLC0415
-
-                _run_bounded(expand(spec), run_here,
-                             lambda p: client.submit(run_point, p, pdks, options, str(out),
-                                                     pure=False),
-                             wait, 4 * max(1, sum(client.nthreads().values())), collect)
-            elif workers == 1 or total <= 1:
-                for p in expand(spec):
-                    collect(run_here(p))
-            else:
-                pool = cf.ProcessPoolExecutor(max_workers=workers, initializer=pool_worker_init,
-                                              initargs=(os.getpid(),),
-                                              mp_context=multiprocessing.get_context("spawn"))
-                _run_bounded(expand(spec), run_here,
-                             lambda p: pool.submit(run_point, p, pdks, options, str(out)),
-                             cf.wait, 2 * workers, collect)
-    except (KeyboardInterrupt, _Terminated) as exc:
-        if pool is not None:  # workers ignore SIGINT: stop them, their points are redone later
-            for child in multiprocessing.active_children():
-                child.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
-            pool = None
-        signum = signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT
-        spool.close()
-        raise SweepInterrupted(spool.points, total, signum) from None
-    finally:
-        if bar is not None:
-            bar.close()
-            bar = None
-        if pool is not None:
-            pool.shutdown()
-        if client is not None and isinstance(dask_scheduler, str):
-            client.close()
-    rows = spool.rows()
-    df = pd.DataFrame(rows)
-    df = df[[c for c in _column_order(df.columns)]]
-    for c in df.columns:  # integer columns stay integers (nullable) despite invalid rows' gaps
-        vals = [r[c] for r in rows if r.get(c) is not None]
-        if vals and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
-            df[c] = df[c].astype("Int64")
-    _write_tables(df, out)
-    counts = df["status"].value_counts().to_dict() if len(df) else {}
-    write_json(out / "manifest.json", {
-        "name": spec.name, "axhw_version": __version__, "flow_version": FLOW_VERSION,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(time.time() - t0, 2),
-        "points": spool.points, "rows": len(df), "status": counts, "pdks": pdks, "options": options,
-        "columns": list(df.columns), "tables": ["results.parquet", "results.csv"],
-        "luts": "luts/<top>.npy", "designs": "designs/<top>.{v,json}",
-    })
+        with interruptible(lambda: f"{spool.points:,} of {total:,} points done"):
+            try:
+                runner.run(partial(run_point, pdks=spec.pdks, options=options, outdir=str(out)),
+                           expand(spec), collect, total=total, desc=spec.name,
+                           here=lambda p: bool(p.invalid),  # invalid points need no worker
+                           postfix=lambda: {"failed": failed})
+            except BaseException:
+                spool.close()
+                raise
+            rows = spool.rows()
+            df = pd.DataFrame(rows)
+            df = df[[c for c in _column_order(df.columns)]]
+            for c in df.columns:  # integer columns stay integers (nullable) despite invalid rows' gaps
+                vals = [r[c] for r in rows if r.get(c) is not None]
+                if vals and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                for v in vals):
+                    df[c] = df[c].astype("Int64")
+            _write_tables(df, out)
+            counts = df["status"].value_counts().to_dict() if len(df) else {}
+            write_json(out / "manifest.json", {
+                "name": spec.name, "axhw_version": __version__, "flow_version": FLOW_VERSION,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "seconds": round(time.time() - t0, 2), "points": spool.points, "rows": len(df),
+                "status": counts, "pdks": spec.pdks, "options": options,
+                "columns": list(df.columns), "tables": ["results.parquet", "results.csv"],
+                "luts": "luts/<top>.npy", "designs": "designs/<top>.{v,json}",
+            })
     return df
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..activity import ZERO_DELAY, Activity, cell_pin_names, port_bit_names
+from ..cache import VERSIONS
 from ..characterize import CachedRun, check_clock
 from ..design import Design
 from ..errors import AxhwError, ToolError
@@ -42,7 +43,7 @@ from ..synth import synthesize
 from .design import array_from_dict
 from .model import functional
 
-FLOW = "systolic-2"  # bumped when this flow changes (part of the cache key); 2: simulated power
+FLOW = VERSIONS["systolic"]  # part of the cache key, reported with every result
 LANES = 64
 
 

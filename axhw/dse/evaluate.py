@@ -14,6 +14,7 @@ import concurrent.futures as cf
 import copy
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import time
@@ -27,13 +28,16 @@ from ..fileio import cache_root, ensure_dir, write_json
 from ..parallel import dask_client, pool_worker_init
 from ..torch import approximate, candidate_layers
 from .energy import assignment_energy, count_macs, unit_designs
+from .fingerprint import task_fingerprint
 from .library import Library
-from .task import Task
+from .task import Task, user_code
+
+log = logging.getLogger(__name__)
 
 # The evaluation cache holds what the LUTs determine (accuracy, output error), not the energy: it
 # comes from the library on every read, so a re-characterized table is not answered with old power.
 ENERGY_KEYS = ("energy_pj", "energy_rel")
-CACHE_VERSION = "dse-eval-2"  # bump when what a measurement returns changes
+CACHE_VERSION = "dse-eval-3"  # bump when what a measurement returns changes
 
 
 def layer_bits(layers: dict, library: Library) -> dict[str, tuple[int, bool]]:
@@ -111,19 +115,18 @@ class Evaluator:
                  progress: bool = True):
         self.task, self.library, self.recipe = task, library, recipe
         self.jobs, self.dask_scheduler, self.progress = jobs, dask_scheduler, progress
-        self.macs = count_macs(task.model, task.calibration)
+        with user_code(f"task {task.name}: the model, run on the calibration data,"):
+            self.macs = count_macs(task.model, task.calibration)
         self.evaluations = 0  # configurations measured (memory or disk cache hits excluded)
         self.memo: dict[str, dict] = {}
         self._lut_sha: dict[str, str] = {}
-        h = hashlib.sha256(CACHE_VERSION.encode())
-        for k, v in task.model.state_dict().items():
-            h.update(k.encode())
-            h.update(v.detach().cpu().numpy().tobytes())
-        for x, y in task.evaluation:
-            h.update(x.numpy().tobytes())
-            h.update(y.numpy().tobytes())
-        self.context = h.hexdigest()[:24]
-        self.cache_dir = cache_root() / "dse" / "evals" / self.context
+        # The disk cache is keyed by everything that can change a result; a task with a part that
+        # cannot be fingerprinted is measured afresh every run (memory cache only).
+        self.context = task_fingerprint(task, CACHE_VERSION)
+        self.cache_dir = None if self.context is None else cache_root() / "dse" / "evals" / self.context
+        if self.context is None:
+            log.warning("task %s holds an object that cannot be fingerprinted: the evaluation "
+                        "cache is off for it", task.name)
         self.out_exact = None
         if baseline:
             self.accuracy_float, _ = task.score(task.model)
@@ -176,8 +179,8 @@ class Evaluator:
     def _cached(self, key: str) -> dict | None:
         if key in self.memo:
             return self.memo[key]
-        path = self.cache_dir / f"{key}.json"
-        if path.is_file():
+        path = None if self.cache_dir is None else self.cache_dir / f"{key}.json"
+        if path is not None and path.is_file():
             try:
                 self.memo[key] = json.loads(path.read_text())
                 return self.memo[key]
@@ -195,7 +198,8 @@ class Evaluator:
         keys = [self.key(c, tune) for c in configs]
         todo = {k: c for k, c in zip(keys, configs) if self._cached(k) is None}
         if todo:
-            ensure_dir(self.cache_dir)
+            if self.cache_dir is not None:
+                ensure_dir(self.cache_dir)
             bar = None
             if self.progress and desc is not None and len(todo) > 1:
                 from tqdm import tqdm  # noqa: PLC0415
@@ -204,7 +208,8 @@ class Evaluator:
             for key, result in self._run(todo, tune):
                 result = {k: v for k, v in result.items() if k not in ENERGY_KEYS}
                 self.memo[key] = result
-                write_json(self.cache_dir / f"{key}.json", result)
+                if self.cache_dir is not None:
+                    write_json(self.cache_dir / f"{key}.json", result)
                 self.evaluations += 1
                 if bar is not None:
                     bar.update(1)

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AxhwError
+from .fileio import read_input
 from .golden import to_raw
 from .netsim import read_yosys_json, evaluate
 from .pdk import Library
@@ -58,10 +60,9 @@ def read_activity_file(path: Path | str, design) -> tuple[np.ndarray, np.ndarray
     import pandas as pd  # noqa: PLC0415 - only for activity files (a slow import)
 
     path = Path(path)
+    data = read_input(path, "activity file")
     try:
-        table = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except FileNotFoundError:
-        raise AxhwError(f"activity file not found: {path}") from None
+        table = pd.read_csv(io.BytesIO(data), comment="#", skipinitialspace=True)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise AxhwError(f"cannot read activity file {path}: {str(exc).splitlines()[0]}") from None
     if list(table.columns) != ["a", "b"]:

@@ -17,7 +17,9 @@ from . import __version__
 from .errors import AxhwError
 from .families import get_family
 from .families.base import Multiplier
-from .fileio import ensure_dir, sha256_text, write_json, write_text
+from .fileio import ensure_dir, read_input, read_input_text, sha256_text, write_json, write_text
+
+MAX_JSON_BYTES = 16 * 2**20  # a design JSON is a few KB
 
 
 @dataclass
@@ -102,12 +104,7 @@ _KEY_TYPES = {"top": (str, "a string"), "verilog": (str, "a string"), "family": 
 
 def read_design_json(path: Path) -> dict[str, Any]:
     """The JSON object in `path`, or a one-line error saying why it is not a design JSON."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise AxhwError(f"design file not found: {path}") from None
-    except OSError as exc:
-        raise AxhwError(f"cannot read design JSON {path}: {exc.strerror or exc}") from None
+    data = read_input(path, "design file", MAX_JSON_BYTES)
     try:
         d = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
@@ -127,7 +124,7 @@ def check_verilog_hash(path: Path, d: dict[str, Any], vpath: Path) -> None:
     """Refuse a Verilog file edited after `axhw gen` wrote it: its JSON (golden model, params)
     would describe another circuit."""
     want = d.get("verilog_sha256")
-    if want is not None and sha256_text(vpath.read_text(errors="replace")) != want:
+    if want is not None and sha256_text(read_input_text(vpath, "Verilog file")) != want:
         raise AxhwError(f"{path}: {vpath.name} has changed since it was generated (verilog_sha256 "
                         "differs): regenerate it with `axhw gen`, or verify the edited file with "
                         "`axhw verify --allow-edited`")

@@ -49,7 +49,7 @@ from . import __version__
 from .design import Design, load_design
 from .errors import AxhwError
 from .families.base import MAX_BITS, MIN_BITS
-from .fileio import cache_root, ensure_dir, sha256_text, write_json
+from .fileio import cache_root, ensure_dir, read_input_text, sha256_text, write_json
 from .tools import yosys
 
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")
@@ -82,12 +82,7 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
 
 
 def _read_verilog(verilog: Path) -> str:
-    try:
-        return Path(verilog).read_text(errors="replace")
-    except FileNotFoundError:
-        raise AxhwError(f"Verilog file not found: {verilog}") from None
-    except OSError as exc:
-        raise AxhwError(f"cannot read Verilog file {verilog}: {exc.strerror or exc}") from None
+    return read_input_text(verilog, "Verilog file")
 
 
 def _yosys_name(name: str) -> str:

@@ -7,6 +7,7 @@ exact multiplier of the reference width (`bits`): energies are reported relative
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AxhwError
+from ..fileio import read_input
 from ..torch import Lut
 
 MIN_BITS, MAX_BITS = 2, 8  # what axhw.torch quantizes to
+MAX_LUT_BYTES = 8 * 2**20  # a 256 x 256 int64 table is 512 KiB
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,7 @@ class LibraryDesign:
 
     def load_lut(self) -> Lut:
         if self.lut_path is not None and Path(self.lut_path).is_file():
-            try:
-                table = np.load(self.lut_path)
-            except (OSError, ValueError) as exc:
-                raise AxhwError(f"cannot read LUT {self.lut_path}: {exc}") from None
+            table = read_lut_file(self.lut_path)
         else:
             from ..design import load_design  # noqa: PLC0415
             from ..lut import design_lut  # noqa: PLC0415
@@ -55,6 +55,20 @@ class LibraryDesign:
         if lut.bits != self.bits:
             raise AxhwError(f"design {self.name}: its LUT has {lut.bits}-bit operands, the table says {self.bits}")
         return lut
+
+
+def read_lut_file(path: Path) -> np.ndarray:
+    """A product table [a_raw][b_raw] from a .npy file: square, 2^n x 2^n (n = 2..8), integer."""
+    try:
+        table = np.load(io.BytesIO(read_input(path, "LUT file", MAX_LUT_BYTES)), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise AxhwError(f"cannot read LUT {path}: not a .npy array ({str(exc).splitlines()[0][:80]})") from None
+    n = table.shape[0] if table.ndim == 2 else 0
+    if not (table.ndim == 2 and table.shape == (n, n) and n & (n - 1) == 0
+            and MIN_BITS <= n.bit_length() - 1 <= MAX_BITS and np.issubdtype(table.dtype, np.integer)):
+        raise AxhwError(f"LUT {path}: expected an integer 2^n x 2^n table (n = {MIN_BITS}..{MAX_BITS}), "
+                        f"got {table.dtype} {table.shape}")
+    return table
 
 
 @dataclass
@@ -133,8 +147,9 @@ def read_table(path: str | Path):
         path = path / "results.parquet"
     if not path.is_file():
         raise AxhwError(f"--library {path}: no such file (give an `axhw sweep` results table)")
+    data = io.BytesIO(read_input(path, "library table"))
     try:
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        df = pd.read_parquet(data) if path.suffix == ".parquet" else pd.read_csv(data)
     except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types
         raise AxhwError(f"cannot read library table {path}: {str(exc).splitlines()[0]}") from None
     return df, path

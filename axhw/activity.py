@@ -132,6 +132,11 @@ def switching_activity(synthesis, library: Library, ports: tuple[str, str, str],
     data = json.loads(Path(synthesis.netlist_json).read_text())
     functions = library.cell_functions()
     netlist = read_yosys_json(data, synthesis.top, functions)
+    for port, side, kind in ((ports[0], netlist.inputs, "input"), (ports[1], netlist.inputs, "input"),
+                             (ports[2], netlist.outputs, "output")):
+        if port not in side:  # a Verilog file replaced by a module with other ports
+            raise AxhwError(f"{synthesis.top}: the design has no {kind} port {port!r} (its ports: "
+                            f"{', '.join([*netlist.inputs, *netlist.outputs])})")
     n = len(a_raw)
     inputs = {p: np.zeros(n, dtype=np.int64) for p in netlist.inputs}
     inputs[ports[0]], inputs[ports[1]] = a_raw, b_raw

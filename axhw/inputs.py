@@ -46,14 +46,13 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .design import Design, load_design
+from .design import MAX_OUT_BITS, Design, load_design
 from .errors import AxhwError
 from .families.base import MAX_BITS, MIN_BITS
 from .fileio import cache_root, ensure_dir, read_input_text, sha256_text, write_json
 from .tools import yosys
 
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")
-MAX_OUT_BITS = 62  # port values are held in int64 after scaling
 
 
 def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple[str, str, int]]]:

@@ -62,8 +62,12 @@ def input_port_names(synthesis) -> list[str]:
 
 def _cache_key(design: Design, library: Library, options: dict, versions: dict) -> str:
     templates = [flow_template(n).template for n in ("synth.ys.tmpl", "sta.tcl.tmpl")]
+    # What the JSON says the circuit is (golden model, output format) changes the error metrics
+    # and the mapping check: a hand-edited JSON must not be answered with the old result.
+    contract = [design.family, design.params, design.bits_a, design.bits_b, design.signed,
+                design.out_bits, design.out_signed, design.out_shift]
     fields = [FLOW_VERSION, design.verilog_path.read_text(errors="replace"), design.top,
-              ",".join(design.ports), library.pdk, library.sha256, ",".join(library.dont_use),
+              ",".join(design.ports), json.dumps(contract, sort_keys=True, default=str), library.pdk, library.sha256, ",".join(library.dont_use),
               json.dumps(options, sort_keys=True), json.dumps(versions, sort_keys=True), *templates]
     return sha256_text("\0".join(map(str, fields)))[:32]
 

@@ -53,6 +53,7 @@ from .fileio import cache_root, ensure_dir, read_input_text, sha256_text, write_
 from .tools import yosys
 
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")
+PORTS_CACHE_VERSION = "2"  # 2: several top-level modules refused without --top
 
 
 def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple[str, str, int]]]:
@@ -60,21 +61,29 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
 
     Cached by the content hash of the Verilog (and the requested top)."""
     text = _read_verilog(verilog)
-    key = sha256_text("\0".join([text, top or "", importlib.metadata.version("pyosys")]))[:24]
+    key = sha256_text("\0".join([PORTS_CACHE_VERSION, text, top or "",
+                                  importlib.metadata.version("pyosys")]))[:24]
     cdir = ensure_dir(cache_root() / "ports")
     cached = cdir / f"{key}.json"
     if not cached.is_file():
         # Per-process scratch names: parallel runs on the same Verilog must not share them.
         out = cdir / f"{key}.{os.getpid()}.yosys.json"
+        modules = cdir / f"{key}.{os.getpid()}.modules.json"
         log = cdir / f"{key}.{os.getpid()}.log"
         select = f"hierarchy -check -top {_yosys_name(top)}" if top else "hierarchy -check -auto-top"
         try:
-            yosys.run_script([f"read_verilog -sv {yosys.quote(verilog)}", select, "proc",
+            yosys.run_script([f"read_verilog -sv {yosys.quote(verilog)}", "proc",
+                              f"write_json {yosys.quote(modules)}", select,
                               f"write_json {yosys.quote(out)}"], log)
+            if top is None:
+                _check_one_top(json.loads(modules.read_text()))
+            write_json(cached, _ports_from_yosys(json.loads(out.read_text())))
         except AxhwError as exc:
             raise AxhwError(f"cannot read Verilog {verilog}: {exc}") from None
-        write_json(cached, _ports_from_yosys(json.loads(out.read_text())))
-        for scratch in (out, log, log.with_suffix(".ys")):
+        finally:
+            for scratch in (out, modules):
+                scratch.unlink(missing_ok=True)
+        for scratch in (log, log.with_suffix(".ys")):
             scratch.unlink(missing_ok=True)
     info = json.loads(cached.read_text())
     return info["top"], [tuple(p) for p in info["ports"]]
@@ -89,6 +98,18 @@ def _yosys_name(name: str) -> str:
     if not name or any(c.isspace() or c in '";#' for c in name):
         raise AxhwError(f"--top {name!r} is not a Verilog module name")
     return name if name.replace("_", "a").replace("$", "a").isalnum() else "\\" + name
+
+
+def _check_one_top(netlist: dict) -> None:
+    """Refuse to guess between several modules that no other module instantiates (Yosys's
+    -auto-top would pick one silently)."""
+    modules = {name: m for name, m in netlist.get("modules", {}).items()
+               if not str(m.get("attributes", {}).get("blackbox", "0")).strip("0")}
+    used = {c["type"] for m in modules.values() for c in m.get("cells", {}).values()}
+    tops = sorted(name for name in modules if name not in used)
+    if len(tops) > 1:
+        raise AxhwError(f"it has {len(tops)} top-level modules ({', '.join(tops[:5])}): choose "
+                        "one with --top")
 
 
 def _ports_from_yosys(netlist: dict) -> dict:

@@ -26,7 +26,7 @@ MAX_LUT_BITS = 16           # bits_a + bits_b: 65536 entries
 SOURCES = ("netsim", "icarus", "verilator")
 FORMATS = ("npy", "tfapprox", "transaxx", "csv")
 SUFFIX_FORMAT = {".npy": "npy", ".bin": "tfapprox", ".h": "transaxx", ".csv": "csv"}
-LUT_CACHE_VERSION = "1"     # bump when the cached array's meaning changes
+LUT_CACHE_VERSION = "2"     # bump when the cached array's meaning changes (2: X/undriven outputs refused)
 
 
 def check_lut_size(design: Design) -> None:

@@ -162,7 +162,8 @@ def _evaluate(assignment):
 D4 = f"designs/{EXACT}.json"
 D17 = "wide/mul17u_exact.json"
 
-# (case, argv relative to a copy of the corpus folder, where nothing may appear)
+# (case, argv relative to a copy of the corpus folder, where nothing may appear[, text the error
+# line must hold where another one-line error would hide the bug])
 CASES = [
     # §4 negative seeds
     ("verify-seed", ["verify", D4, "--method", "random", "--sim", "icarus", "--seed", "-1"]),
@@ -173,7 +174,7 @@ CASES = [
     # §4 NaN accepted
     ("verify-timeout-nan", ["verify", D4, "--method", "formal", "--timeout", "nan"]),
     ("dse-c-nan", _search("base", "good", "--budget", "0.9", "--c", "nan")),
-    ("dse-max-drop-nan", _search("base", "good", "--max-drop", "nan")),
+    ("dse-max-drop-nan", _search("base", "good", "--max-drop", "nan"), "--max-drop"),  # not after the search
     ("dse-lambda-nan", _search("base", "good", "--budget", "0.9", "--lambda", "nan")),
     # §4 memory and unbounded reads
     ("metrics-samples-1e11", ["metrics", D17, "--samples", "100000000000"]),
@@ -197,7 +198,7 @@ CASES = [
                    "garbage_weights", "garbage_npy")],
     # §3 silently wrong results
     ("task-metric-nan", _search("nan_metric")),
-    *[(f"library-{name}", _search("base", name))
+    *[(f"library-{name}", _search("base", name), "row ")
       for name in ("duplicate", "zero_power", "text_power", "numeric_pdk", "bad_signed", "lut_missing")],
     ("verify-out-bits-small", ["verify", "out_bits_small.json", "--sim", "icarus"]),
     ("lut-out-shift-huge", ["lut", "out_shift_huge.json", "-o", "out.npy"]),
@@ -207,15 +208,16 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("argv", [c[1] for c in CASES], ids=[c[0] for c in CASES])
-def test_hostile_input_is_one_line_exit_2(w, argv, tmp_path):
+@pytest.mark.parametrize("argv,needle", [(c[1], c[2] if len(c) > 2 else "") for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_hostile_input_is_one_line_exit_2(w, argv, needle, tmp_path):
     cwd = tmp_path / "run"
     shutil.copytree(w, cwd, symlinks=True)
     before = set(cwd.iterdir())
     p = run_cli(*argv, cwd=cwd)
     assert_one_line_error(p)
     assert p.returncode == 2, p.stderr
-    assert "internal error" not in p.stderr
+    assert "internal error" not in p.stderr and needle in p.stderr
     assert set(cwd.iterdir()) == before  # no output, no temporary left
 
 

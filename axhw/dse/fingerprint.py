@@ -45,9 +45,10 @@ class _Hasher:
         if isinstance(v, _PLAIN):
             self.tag(type(v).__name__, v)
         elif isinstance(v, torch.Tensor):
-            t = v.detach().cpu().contiguous()
+            t = v.detach().cpu()
             self.tag("tensor", t.dtype, tuple(t.shape))
-            self.h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+            # as raw bytes, flattened: any dtype (bfloat16 too), 0-d buffers too
+            self.h.update(t.reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
         elif isinstance(v, np.ndarray):
             self.tag("ndarray", v.dtype.str, v.shape)
             self.h.update(np.ascontiguousarray(v).tobytes())
@@ -182,6 +183,6 @@ def task_fingerprint(task, version: str) -> str | None:
         hasher.value(list(task.evaluation))
         hasher.tag("metric")
         hasher.value(task.metric)
-    except Unhashable:
+    except (Unhashable, RuntimeError, TypeError, ValueError):  # e.g. a sparse or meta tensor
         return None
     return hasher.h.hexdigest()[:24]

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AxhwError
+from .fileio import read_input
 from .golden import to_raw
 from .netsim import read_yosys_json, evaluate
 from .pdk import Library
@@ -58,10 +60,9 @@ def read_activity_file(path: Path | str, design) -> tuple[np.ndarray, np.ndarray
     import pandas as pd  # noqa: PLC0415 - only for activity files (a slow import)
 
     path = Path(path)
+    data = read_input(path, "activity file")
     try:
-        table = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except FileNotFoundError:
-        raise AxhwError(f"activity file not found: {path}") from None
+        table = pd.read_csv(io.BytesIO(data), comment="#", skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise AxhwError(f"activity file {path} is empty: expected a CSV with header 'a,b' and "
                         "operand pairs") from None
@@ -134,6 +135,11 @@ def switching_activity(synthesis, library: Library, ports: tuple[str, str, str],
     data = json.loads(Path(synthesis.netlist_json).read_text())
     functions = library.cell_functions()
     netlist = read_yosys_json(data, synthesis.top, functions)
+    for port, side, kind in ((ports[0], netlist.inputs, "input"), (ports[1], netlist.inputs, "input"),
+                             (ports[2], netlist.outputs, "output")):
+        if port not in side:  # a Verilog file replaced by a module with other ports
+            raise AxhwError(f"{synthesis.top}: the design has no {kind} port {port!r} (its ports: "
+                            f"{', '.join([*netlist.inputs, *netlist.outputs])})")
     n = len(a_raw)
     inputs = {p: np.zeros(n, dtype=np.int64) for p in netlist.inputs}
     inputs[ports[0]], inputs[ports[1]] = a_raw, b_raw

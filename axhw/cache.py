@@ -23,16 +23,16 @@ __all__ = ["VERSIONS", "Cache"]
 
 # kind -> version. Bump a kind's version when what its entries mean changes (its history here).
 VERSIONS: dict[str, str] = {
-    "lut": "1",  # product-scale LUT of a design's RTL
+    "lut": "2",  # product-scale LUT of a design's RTL; 2: X/undriven outputs refused
     "netsim": "1",  # Yosys gate netlist (JSON) of a Verilog file
     "characterize": "4",  # 3: power from the simulated activity; 4: ABC area recovery (&nf -R 20)
     "systolic": "systolic-2",  # systolic-array characterization flow; 2: simulated power
     "liberty": "1",  # facts parsed from a Liberty file (and its decompressed copy)
-    "ports": "1",  # top module and ports of external Verilog (Yosys)
+    "ports": "2",  # top module and ports of external Verilog (Yosys); 2: one top or --top
     "harness": "1",  # Verilator bit-sliced exhaustive harness build
     "sim": "1",  # cocotb testbench build per simulator
     "sweep": "sweep-3",  # sweep rows; 2: power from the simulated activity; 3: flow 4
-    "dse/evals": "dse-eval-2",  # DSE measurements (accuracy, output error; not energy)
+    "dse/evals": "dse-eval-3",  # DSE measurements (accuracy, output error; not energy); 3: task fingerprint
     "dse/builtins": "v1",  # trained built-in task models (model, data split, training)
 }
 

@@ -64,9 +64,15 @@ def input_port_names(synthesis) -> list[str]:
 
 def _cache_key(design: Design, library: Library, options: dict, versions: dict) -> str:
     templates = [flow_template(n).template for n in ("synth.ys.tmpl", "sta.tcl.tmpl")]
+    # What the JSON says the circuit is (golden model, output format) changes the error metrics
+    # and the mapping check: a hand-edited JSON must not be answered with the old result.
+    contract = [design.family, design.params, design.bits_a, design.bits_b, design.signed,
+                design.out_bits, design.out_signed, design.out_shift]
     return CHARACTERIZATIONS.key(design.verilog_path.read_text(errors="replace"), design.top,
-                                 ",".join(design.ports), library.pdk, library.sha256,
-                                 ",".join(library.dont_use), options, versions, *templates)
+                                 ",".join(design.ports), json.dumps(contract, sort_keys=True,
+                                                                    default=str),
+                                 library.pdk, library.sha256, ",".join(library.dont_use),
+                                 options, versions, *templates)
 
 
 def check_mapping(design: Design, a_raw, b_raw, p_raw, log) -> None:

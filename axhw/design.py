@@ -17,8 +17,11 @@ from . import __version__
 from .errors import AxhwError
 from .families import get_family
 from .families.base import Multiplier
-from .fileio import ensure_dir, sha256_text, write_json, write_text
+from .fileio import ensure_dir, read_input, read_input_text, sha256_text, write_json, write_text
 from .names import check_name
+
+MAX_JSON_BYTES = 16 * 2**20  # a design JSON is a few KB
+MAX_OUT_BITS = 62  # port values are held in int64 after scaling
 
 
 @dataclass
@@ -101,19 +104,15 @@ def spec_from_dict(d: dict[str, Any]) -> Multiplier:
 # key -> (accepted JSON types, what to call them in an error)
 _KEY_TYPES = {"top": (str, "a string"), "verilog": (str, "a string"), "family": (str, "a string"),
               "bits_a": (int, "an integer"), "bits_b": (int, "an integer"),
-              "out_bits": (int, "an integer"), "signed": (bool, "true or false"),
+              "out_bits": (int, "an integer"), "out_shift": (int, "an integer"),
+              "signed": (bool, "true or false"),
               "out_signed": (bool, "true or false"), "params": (dict, "an object"),
               "verilog_sha256": (str, "a string")}
 
 
 def read_design_json(path: Path) -> dict[str, Any]:
     """The JSON object in `path`, or a one-line error saying why it is not a design JSON."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise AxhwError(f"design file not found: {path}") from None
-    except OSError as exc:
-        raise AxhwError(f"cannot read design JSON {path}: {exc.strerror or exc}") from None
+    data = read_input(path, "design file", MAX_JSON_BYTES)
     try:
         d = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
@@ -145,7 +144,7 @@ def check_verilog_hash(path: Path, d: dict[str, Any], vpath: Path) -> None:
     """Refuse a Verilog file edited after `axhw gen` wrote it: its JSON (golden model, params)
     would describe another circuit."""
     want = d.get("verilog_sha256")
-    if want is not None and sha256_text(vpath.read_text(errors="replace")) != want:
+    if want is not None and sha256_text(read_input_text(vpath, "Verilog file")) != want:
         raise AxhwError(f"{path}: {vpath.name} has changed since it was generated (verilog_sha256 "
                         "differs): regenerate it with `axhw gen`, or verify the edited file with "
                         "`axhw verify --allow-edited`")
@@ -193,6 +192,15 @@ def load_design(path: Path | str, allow_edited: bool = False) -> Design:
             raise AxhwError(f"{path}: {exc}") from None
     except TypeError as exc:
         raise AxhwError(f"{path}: parameters do not match family {d['family']}: {exc}") from None
+    if spec is not None:  # a hand-edited output format would be read as another circuit's
+        for key in ("out_bits", "out_signed", "out_shift"):
+            if key in d and d[key] != getattr(spec, key):
+                raise AxhwError(f"{path}: {key} {d[key]} contradicts its family {d['family']} and "
+                                f"params ({getattr(spec, key)}): regenerate it with `axhw gen`")
+    shift = d.get("out_shift", 0)
+    if not 0 <= shift or d["out_bits"] + shift > MAX_OUT_BITS:
+        raise AxhwError(f"{path}: out_shift {shift} with out_bits {d['out_bits']} does not fit "
+                        f"{MAX_OUT_BITS} bits (0 <= out_shift, out_bits + out_shift <= {MAX_OUT_BITS})")
     ports = d.get("ports") or {"a": "a", "b": "b", "p": "p"}
     if not isinstance(ports, dict) or sorted(ports) != ["a", "b", "p"] \
             or not all(isinstance(v, str) for v in ports.values()):

@@ -99,6 +99,32 @@ def atomic_path(target: Path, suffix: str = ""):
             tmp_path.unlink()
 
 
+# The most axhw reads of one user file: a device (/dev/zero) or a runaway file must be refused, not
+# read until memory runs out. The largest real inputs (flat netlists of 32x32 designs, activity
+# streams of millions of pairs) are tens of MB.
+MAX_INPUT_BYTES = 256 * 2**20
+
+
+def read_input(path, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of a user's file (`what` names it in errors), never more than `limit`: anything
+    larger, a directory or an unreadable path is a one-line AxhwError."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except FileNotFoundError:
+        raise AxhwError(f"{what} not found: {path}") from None
+    except OSError as exc:
+        raise AxhwError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise AxhwError(f"{what} {path} is larger than {limit // 2**20} MiB: not an input axhw reads")
+    return data
+
+
+def read_input_text(path, what: str, limit: int = MAX_INPUT_BYTES) -> str:
+    """read_input as text (undecodable bytes replaced: tools see the same file)."""
+    return read_input(path, what, limit).decode("utf-8", errors="replace")
+
+
 def write_text(target: Path, text: str) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(text)

@@ -51,16 +51,15 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .design import Design, load_design
+from .design import MAX_OUT_BITS, Design, load_design
 from .errors import AxhwError
 from .families.base import MAX_BITS, MIN_BITS
 from .cache import Cache
-from .fileio import check_writable_target, sha256_text
+from .fileio import check_writable_target, read_input_text, sha256_text
 from .names import check_name
 from .tools import stage_text, yosys
 
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")
-MAX_OUT_BITS = 62  # port values are held in int64 after scaling
 PORTS = Cache("ports")
 
 
@@ -77,17 +76,24 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
     if info is None:
         # Per-process scratch names: parallel runs on the same Verilog must not share them.
         out = cdir / f"{key}.{os.getpid()}.yosys.json"
+        modules = cdir / f"{key}.{os.getpid()}.modules.json"
         log = cdir / f"{key}.{os.getpid()}.log"
         src = stage_text(text, cdir, f".{os.getpid()}.v")  # Yosys never sees the user's path
         select = f"hierarchy -check -top {top}" if top else "hierarchy -check -auto-top"
         try:
-            yosys.run_script([f"read_verilog -sv {yosys.quote(src)}", select, "proc",
+            yosys.run_script([f"read_verilog -sv {yosys.quote(src)}", "proc",
+                              f"write_json {yosys.quote(modules)}", select,
                               f"write_json {yosys.quote(out)}"], log)
+            if top is None:
+                _check_one_top(json.loads(modules.read_text()))
         except AxhwError as exc:
             raise AxhwError(f"cannot read Verilog {verilog}: "
                             f"{str(exc).replace(str(src), verilog.name)}") from None
+        finally:
+            for scratch in (src, modules):
+                scratch.unlink(missing_ok=True)
         info = PORTS.put(key, _ports_from_yosys(json.loads(out.read_text()), verilog))
-        for scratch in (src, out, log, log.with_suffix(".ys")):
+        for scratch in (out, log, log.with_suffix(".ys")):
             scratch.unlink(missing_ok=True)
     # The names go into testbenches and tool scripts: escaped identifiers are refused.
     found = check_name(info["top"], f"{verilog}: top module")
@@ -96,12 +102,19 @@ def module_ports(verilog: Path, top: str | None = None) -> tuple[str, list[tuple
 
 
 def _read_verilog(verilog: Path) -> str:
-    try:
-        return Path(verilog).read_text(errors="replace")
-    except FileNotFoundError:
-        raise AxhwError(f"Verilog file not found: {verilog}") from None
-    except OSError as exc:
-        raise AxhwError(f"cannot read Verilog file {verilog}: {exc.strerror or exc}") from None
+    return read_input_text(verilog, "Verilog file")
+
+
+def _check_one_top(netlist: dict) -> None:
+    """Refuse to guess between several modules that no other module instantiates (Yosys's
+    -auto-top would pick one silently)."""
+    modules = {name: m for name, m in netlist.get("modules", {}).items()
+               if not str(m.get("attributes", {}).get("blackbox", "0")).strip("0")}
+    used = {c["type"] for m in modules.values() for c in m.get("cells", {}).values()}
+    tops = sorted(name for name in modules if name not in used)
+    if len(tops) > 1:
+        raise AxhwError(f"it has {len(tops)} top-level modules ({', '.join(tops[:5])}): choose "
+                        "one with --top")
 
 
 def _ports_from_yosys(netlist: dict, verilog: Path) -> dict:

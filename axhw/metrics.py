@@ -38,6 +38,7 @@ NMED_NORMS = ("2^2n-1", "maxprod", "2^2n")
 DEFAULT_NMED_NORM = "2^2n-1"
 STREAM_CHUNK = 1 << 20      # pairs per chunk when streaming wide designs (8 MiB per int64 array)
 DEFAULT_SAMPLES = 1_000_000  # random pairs beyond that
+MAX_SAMPLES = 10_000_000  # ~200 bytes a pair as Python integers: about 2 GB
 Z95 = 1.959963984540054     # two-sided 95 % normal quantile for the sampled metrics' intervals
 
 
@@ -428,8 +429,9 @@ def sampled_metrics(design: Design, samples: int = DEFAULT_SAMPLES, seed: int = 
     model. Errors are exact (Python integers: a 32x32 product needs 64 bits and its error
     more); every mean gets ``ci95[key] = [low, high]``, mean ± 1.96·s/√n (normal
     approximation; for ER, a proportion, the same with s² = p(1-p))."""
-    if samples < 2:
-        raise AxhwError("metrics: --samples must be at least 2")
+    if not 2 <= samples <= MAX_SAMPLES:
+        raise AxhwError(f"metrics: --samples {samples}: give 2 .. {MAX_SAMPLES:,} (the pairs and "
+                        "their exact errors are held in memory)")
     spec = design.spec
     index = random_pair_index(design.bits_a, design.bits_b, samples, seed)
     A, B = pair_values(index, design.bits_a, design.bits_b, design.signed)

@@ -265,7 +265,24 @@ def read_yosys_json(source: Path | str | dict, top: str,
         for k, b in enumerate(bits):
             if isinstance(b, int) and b not in names:
                 names[b] = nname if len(bits) == 1 else f"{nname}[{k}]"
+    _check_outputs_driven(mod, inputs, cells, top)
     return GateNetlist(top, inputs, outputs, _topological(cells, inputs, top), names)
+
+
+def _check_outputs_driven(mod: dict, inputs: dict[str, list[int]], cells: list[Cell], top: str) -> None:
+    """Every output bit is a 0/1 constant, an input or a gate's output: an X/Z constant or an
+    undriven net (what synthesis leaves of a combinational loop such as ``p = ~p``) would be read
+    as 0, a number the circuit never computes."""
+    driven = {b for bits in inputs.values() for b in bits} | {0, 1}
+    driven |= {b for c in cells for b in c.outputs.values()}
+    for pname, port in mod.get("ports", {}).items():
+        if port["direction"] != "output":
+            continue
+        for k, b in enumerate(port["bits"]):
+            if b in ("x", "z") or (isinstance(b, int) and b not in driven):
+                raise AxhwError(f"{top}: output {pname}[{k}] is "
+                                + (f"the constant {b!r}" if isinstance(b, str) else "driven by no gate")
+                                + " (X, undriven, or a combinational loop): not a value axhw can read")
 
 
 def _bit(b) -> int:

@@ -7,6 +7,7 @@ import json
 import click
 
 from ..activity import ACTIVITY_MODELS, ZERO_DELAY
+from ..cliparams import SEED
 from ..characterize import (DEFAULT_CLOCK_NS, DEFAULT_SEED, DEFAULT_VECTORS, check_clock,
                             characterize as run)
 from ..fileio import write_json
@@ -61,7 +62,7 @@ def format_ppa(r: dict) -> str:
                    "cell delays, counts glitches; the better absolute estimate).")
 @click.option("--vectors", default=DEFAULT_VECTORS, show_default=True,
               help="Uniform stream: number of operand pairs.")
-@click.option("--seed", default=DEFAULT_SEED, show_default=True, help="Uniform stream: seed.")
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=SEED, help="Uniform stream: seed.")
 @click.option("--no-cache", is_flag=True, help="Recompute even if a cached result exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("-o", "--output", default=None, type=OutputFile(),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..cliparams import FINITE, SEED
 from ..errors import AxhwError
 from ..fileio import check_can_create_in
 
@@ -28,17 +29,17 @@ def dse():
 @click.option("--bits", type=int, default=8, show_default=True, help="Reference width (its exact design is the energy baseline).")
 @click.option("--method", required=True, help="ilp | nsga2 | greedy | random | uniform | mcts | tram.")
 @click.option("--granularity", default="layer", show_default=True, help="layer | filter | kernel | expert (MoE experts).")
-@click.option("--budget", type=float, default=None, help="Energy budget relative to the exact multiplier everywhere.")
-@click.option("--max-drop", type=float, default=None, help="Accuracy floor: at most this many points below the exact-quantized model.")
+@click.option("--budget", type=FINITE, default=None, help="Energy budget relative to the exact multiplier everywhere.")
+@click.option("--max-drop", type=FINITE, default=None, help="Accuracy floor: at most this many points below the exact-quantized model.")
 @click.option("--evals", type=int, default=None, help="Evaluation budget (random, nsga2).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--tune", is_flag=True, help="ALWANN weight tuning of every evaluated assignment.")
 @click.option("--widths", default=None, metavar="B1,B2", help="Only library designs of these widths (default all).")
 @click.option("-j", "--jobs", type=int, default=1, show_default=True, help="Evaluation worker processes.")
 @click.option("--dask-scheduler", default=None, metavar="ADDRESS", help="Evaluate on a Dask cluster.")
 @click.option("--no-verify", is_flag=True, help="Skip the RTL verification of the chosen designs.")
-@click.option("--lambda", "lambdas", type=float, multiple=True, help="mcts / tram: power weight λ (repeat for several; default mcts 0.5 1.5, tram 0.5).")
-@click.option("--c", "ucb_c", type=float, default=0.3, show_default=True, help="mcts: UCB exploration constant.")
+@click.option("--lambda", "lambdas", type=FINITE, multiple=True, help="mcts / tram: power weight λ (repeat for several; default mcts 0.5 1.5, tram 0.5).")
+@click.option("--c", "ucb_c", type=FINITE, default=0.3, show_default=True, help="mcts: UCB exploration constant.")
 @click.option("--columns", type=int, default=8, show_default=True, help="tram: P, the low columns θ covers.")
 @click.option("--epochs", type=int, default=3, show_default=True, help="tram: phase-1 epochs (phase 3: --finetune-epochs).")
 @click.option("--finetune-epochs", type=int, default=2, show_default=True, help="tram: phase-3 LUT retraining epochs.")

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..cliparams import SEED
 from ..inputs import design_input
 from ..lut import SOURCES
 from ..metrics import (DEFAULT_NMED_NORM, DEFAULT_SAMPLES, NMED_NORMS, design_metrics,
@@ -48,7 +49,7 @@ def format_table(m: dict) -> str:
               help="How the RTL is simulated for the LUT (up to 16 input bits).")
 @click.option("--samples", type=int, default=DEFAULT_SAMPLES, show_default=True,
               help="Random pairs for designs past 16x16 (metrics sampled, with 95 % CIs).")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed of those pairs.")
+@click.option("--seed", type=SEED, default=1, show_default=True, help="Seed of those pairs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def metrics(design, dist, nmed_norm, sim, samples, seed, as_json):
     """Exhaustive error metrics (ER, MAE, WCE, MSE, MRE, WCRE, NMED, bias) of INPUT.

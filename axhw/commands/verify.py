@@ -9,6 +9,7 @@ import click
 
 from ..design import load_design
 from ..errors import VerificationFailed
+from ..cliparams import SEED, FiniteFloat
 from ..formal import ENGINES
 from ..verify import METHODS, verify_design
 
@@ -38,10 +39,10 @@ def result_dict(design, results) -> dict:
               help="Default: cocotb on every pair up to 2^16 pairs, exhaustive up to 2^32, "
                    "else random.")
 @click.option("--samples", default=100_000, show_default=True, help="Pairs for --method random.")
-@click.option("--seed", default=1, show_default=True,
+@click.option("--seed", default=1, show_default=True, type=SEED,
               help="Seed for --method random (and for the random pairs on which the algebraic "
                    "proof checks its polynomial against the golden model).")
-@click.option("--timeout", default=None, type=click.FloatRange(min=1),
+@click.option("--timeout", default=None, type=FiniteFloat(min=1),
               help="Seconds allowed for --method formal (default 600).")
 @click.option("--engine", default=None, type=click.Choice(ENGINES),
               help="Proof engine of --method formal: sat (Yosys miter), algebraic (backward "

@@ -7,43 +7,47 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from ..design import MAX_JSON_BYTES, load_design
 from ..errors import AxhwError
+from ..fileio import MAX_INPUT_BYTES, read_input
 from .energy import unit_designs
 from .evaluate import build_model
-from .library import Library, LibraryDesign
+from .library import Library, LibraryDesign, read_lut_file
+
+MAX_WEIGHTS_BYTES = 4 * MAX_INPUT_BYTES  # a state dict of a model the emulator runs
 
 
 def load_assignment(path: str | Path) -> tuple[dict, Library]:
     """(the assignment dict, a Library of its designs) with paths resolved and names checked."""
     path = Path(path)
     try:
-        a = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise AxhwError(f"assignment {path}: no such file") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise AxhwError(f"cannot read assignment {path}: {exc}") from None
+        a = json.loads(read_input(path, "assignment", MAX_JSON_BYTES))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AxhwError(f"cannot read assignment {path}: not JSON ({exc})") from None
     if not (isinstance(a, dict) and isinstance(a.get("layers"), dict) and isinstance(a.get("designs"), dict)
             and isinstance(a.get("bits"), int)):
         raise AxhwError(f"assignment {path}: expected {{\"bits\": B, \"layers\": {{...}}, \"designs\": {{...}}}}")
+    for layer, value in a["layers"].items():
+        _check_layer_value(path, layer, value)
+    for key, rel in [*a["designs"].items(), *([("weights", a["weights"])] if "weights" in a else [])]:
+        if not isinstance(rel, str) or not rel:
+            raise AxhwError(f"assignment {path}: {key}: {json.dumps(rel)[:60]} is not a file path")
     designs = {}
     for name, rel in a["designs"].items():
         p = (path.parent / rel).resolve()
         if not p.is_file():
             raise AxhwError(f"assignment {path}: design {name}: {p} does not exist")
         if p.suffix == ".npy":
-            import numpy as np  # noqa: PLC0415
-
-            bits = int(np.load(p, mmap_mode="r").shape[0]).bit_length() - 1
+            bits = read_lut_file(p).shape[0].bit_length() - 1
             designs[name] = LibraryDesign(name, bits, False, 0.0, "lut", None, p)
         else:
-            from ..design import load_design  # noqa: PLC0415
-
             d = load_design(p)
             designs[name] = LibraryDesign(name, d.bits_a, d.signed, 0.0, d.family, p)
     lib = Library(designs, a["bits"], source=str(path))
@@ -57,6 +61,18 @@ def load_assignment(path: str | Path) -> tuple[dict, Library]:
     return a, lib
 
 
+def _check_layer_value(path: Path, layer: str, value) -> None:
+    """A layer maps to a design name, a list of them (per filter) or a list of such lists (per
+    kernel)."""
+    def names(v) -> bool:
+        return isinstance(v, list) and bool(v) and all(isinstance(d, str) for d in v)
+
+    if not (isinstance(value, str) or names(value)
+            or (isinstance(value, list) and value and all(names(row) for row in value))):
+        raise AxhwError(f"assignment {path}: layer {layer}: {json.dumps(value)[:60]} is not a design "
+                        "name, a list of names or a list of lists of names")
+
+
 def with_weights(model: nn.Module, assignment: dict) -> nn.Module:
     """`model`, or a copy with the assignment's tuned weights (``--tune``) loaded."""
     if "weights" not in assignment:
@@ -64,11 +80,20 @@ def with_weights(model: nn.Module, assignment: dict) -> nn.Module:
     import copy  # noqa: PLC0415
 
     model = copy.deepcopy(model)
+    data = io.BytesIO(read_input(assignment["weights"], "tuned weights", MAX_WEIGHTS_BYTES))
     try:
-        model.load_state_dict(torch.load(assignment["weights"], weights_only=True))
-    except (OSError, RuntimeError) as exc:
-        raise AxhwError(f"cannot load tuned weights {assignment['weights']}: "
-                        f"{str(exc).splitlines()[0]}") from None
+        state = torch.load(data, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types on a file that is no state dict
+        raise AxhwError(f"cannot load tuned weights {assignment['weights']}: not a PyTorch state "
+                        f"dict ({type(exc).__name__})") from None
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise AxhwError(f"tuned weights {assignment['weights']} do not fit the task's model: "
+                        f"{str(exc).splitlines()[0][:200]}") from None
+    for name, t in model.state_dict().items():
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise AxhwError(f"tuned weights {assignment['weights']}: {name} holds inf or NaN")
     return model
 
 

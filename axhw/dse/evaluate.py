@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -25,8 +26,11 @@ from ..cache import Cache
 from ..runner import Runner
 from ..torch import approximate, candidate_layers
 from .energy import assignment_energy, count_macs, unit_designs
+from .fingerprint import task_fingerprint
 from .library import Library
-from .task import Task
+from .task import Task, user_code
+
+log = logging.getLogger(__name__)
 
 # The evaluation cache holds what the LUTs determine (accuracy, output error), not the energy: it
 # comes from the library on every read, so a re-characterized table is not answered with old power.
@@ -105,14 +109,17 @@ class Evaluator:
                  progress: bool = True):
         self.task, self.library, self.recipe = task, library, recipe
         self.jobs, self.dask_scheduler, self.progress = jobs, dask_scheduler, progress
-        self.macs = count_macs(task.model, task.calibration)
+        with user_code(f"task {task.name}: the model, run on the calibration data,"):
+            self.macs = count_macs(task.model, task.calibration)
         self.evaluations = 0  # configurations measured (memory or disk cache hits excluded)
         self.memo: dict[str, dict] = {}
         self._lut_sha: dict[str, str] = {}
-        state = [f for k, v in task.model.state_dict().items()
-                 for f in (k, v.detach().cpu().numpy().tobytes())]
-        data = [t.numpy().tobytes() for xy in task.evaluation for t in xy]
-        self.context = EVALS.key(*state, *data, length=24)  # entries under EVALS/<context>/
+        # The disk cache is keyed by everything that can change a result; a task with a part that
+        # cannot be fingerprinted is measured afresh every run (memory cache only).
+        self.context = task_fingerprint(task, EVALS.version)  # entries under EVALS/<context>/
+        if self.context is None:
+            log.warning("task %s holds an object that cannot be fingerprinted: the evaluation "
+                        "cache is off for it", task.name)
         self.out_exact = None
         if baseline:
             self.accuracy_float, _ = task.score(task.model)
@@ -164,7 +171,7 @@ class Evaluator:
 
     def _cached(self, key: str) -> dict | None:
         if key not in self.memo:
-            entry = EVALS.get(f"{self.context}/{key}")
+            entry = None if self.context is None else EVALS.get(f"{self.context}/{key}")
             if entry is None:
                 return None
             self.memo[key] = entry
@@ -184,7 +191,8 @@ class Evaluator:
                 key = self.key(layers, tune)
                 result = {k: v for k, v in result.items() if k not in ENERGY_KEYS}
                 self.memo[key] = result
-                EVALS.put(f"{self.context}/{key}", result)
+                if self.context is not None:
+                    EVALS.put(f"{self.context}/{key}", result)
                 self.evaluations += 1
 
             remote = self.recipe is not None  # an in-memory task cannot travel to a worker

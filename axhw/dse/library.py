@@ -7,6 +7,7 @@ exact multiplier of the reference width (`bits`): energies are reported relative
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AxhwError
+from ..fileio import read_input
 from ..torch import Lut
 
 MIN_BITS, MAX_BITS = 2, 8  # what axhw.torch quantizes to
+MAX_LUT_BYTES = 8 * 2**20  # a 256 x 256 int64 table is 512 KiB
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,7 @@ class LibraryDesign:
 
     def load_lut(self) -> Lut:
         if self.lut_path is not None and Path(self.lut_path).is_file():
-            try:
-                table = np.load(self.lut_path)
-            except (OSError, ValueError) as exc:
-                raise AxhwError(f"cannot read LUT {self.lut_path}: {exc}") from None
+            table = read_lut_file(self.lut_path)
         else:
             from ..design import load_design  # noqa: PLC0415
             from ..lut import design_lut  # noqa: PLC0415
@@ -55,6 +55,20 @@ class LibraryDesign:
         if lut.bits != self.bits:
             raise AxhwError(f"design {self.name}: its LUT has {lut.bits}-bit operands, the table says {self.bits}")
         return lut
+
+
+def read_lut_file(path: Path) -> np.ndarray:
+    """A product table [a_raw][b_raw] from a .npy file: square, 2^n x 2^n (n = 2..8), integer."""
+    try:
+        table = np.load(io.BytesIO(read_input(path, "LUT file", MAX_LUT_BYTES)), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise AxhwError(f"cannot read LUT {path}: not a .npy array ({str(exc).splitlines()[0][:80]})") from None
+    n = table.shape[0] if table.ndim == 2 else 0
+    if not (table.ndim == 2 and table.shape == (n, n) and n & (n - 1) == 0
+            and MIN_BITS <= n.bit_length() - 1 <= MAX_BITS and np.issubdtype(table.dtype, np.integer)):
+        raise AxhwError(f"LUT {path}: expected an integer 2^n x 2^n table (n = {MIN_BITS}..{MAX_BITS}), "
+                        f"got {table.dtype} {table.shape}")
+    return table
 
 
 @dataclass
@@ -139,8 +153,9 @@ def read_table(path: str | Path):
     if not path.is_file():
         raise AxhwError(f"--library {path}: " + ("not a regular file" if path.exists() else
                         "no such file") + " (give an `axhw sweep` results table)")
+    data = io.BytesIO(read_input(path, "library table"))
     try:
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        df = pd.read_parquet(data) if path.suffix == ".parquet" else pd.read_csv(data)
     except Exception as exc:  # noqa: BLE001 - pyarrow/pandas raise many types
         raise AxhwError(f"cannot read library table {path}: {str(exc).splitlines()[0]}") from None
     return df, path
@@ -157,6 +172,7 @@ def load_library(table: str | Path, pdk: str | None = None, bits: int = 8) -> Li
         raise AxhwError(f"library {path}: not an `axhw sweep` table (no column {missing[0]})")
     if "status" in df:
         df = df[df["status"] == "ok"]
+    df = _checked_rows(df, path)
     pdks = sorted(df["pdk"].dropna().unique()) if "pdk" in df else []
     if pdk is None:
         if len(pdks) > 1:
@@ -166,9 +182,16 @@ def load_library(table: str | Path, pdk: str | None = None, bits: int = 8) -> Li
         raise AxhwError(f"library {path} has no rows for PDK {pdk!r} (it has {', '.join(pdks) or 'none'})")
     else:
         df = df[df["pdk"] == pdk]
+    duplicated = df["top"].duplicated()
+    if duplicated.any():
+        i = duplicated.idxmax()
+        raise AxhwError(f"library {path}: {_row(i, df)} repeats design {df['top'][i]!r}"
+                        + (f" on PDK {pdk}" if pdk else "") + ": which row holds its power is "
+                        "ambiguous; keep one")
     designs: dict[str, LibraryDesign] = {}
+    row_of: dict[str, str] = {}
     root = path.parent
-    for r in df.itertuples(index=False):
+    for i, r in zip(df.index, df.itertuples(index=False)):
         if r.bits_a != r.bits_b or not MIN_BITS <= int(r.bits_a) <= MAX_BITS:
             continue
         energy = float(r.power_mw) * float(r.clock_ns)
@@ -176,13 +199,60 @@ def load_library(table: str | Path, pdk: str | None = None, bits: int = 8) -> Li
             continue
         design = root / "designs" / f"{r.top}.json"
         lut = getattr(r, "lut_path", None)
-        signed = r.signed if isinstance(r.signed, (bool, np.bool_)) else str(r.signed).lower() == "true"
+        lut = root / lut if isinstance(lut, str) and lut else None
+        if not design.is_file() and lut is not None and not lut.is_file():
+            raise AxhwError(f"library {path}: {_row(i, df)}: LUT {lut} not found (and no "
+                            f"designs/{r.top}.json)")
         designs[str(r.top)] = LibraryDesign(
-            str(r.top), int(r.bits_a), bool(signed), energy, str(r.family),
-            design if design.is_file() else None,
-            root / lut if isinstance(lut, str) and lut else None)
+            str(r.top), int(r.bits_a), bool(r.signed), energy, str(r.family),
+            design if design.is_file() else None, lut)
+        row_of[str(r.top)] = _row(i, df)
     if not designs:
         raise AxhwError(f"library {path}: no usable row (status ok, 2..8-bit square, power known)")
     library = Library(designs, bits, pdk, str(path))
-    library.require_reference()
+    reference = library.require_reference()
+    if not library.reference_energy > 0:
+        raise AxhwError(f"library {path}: {row_of[reference]}: the exact reference has energy "
+                        f"{library.reference_energy} pJ (power_mw x clock_ns); energies are "
+                        "relative to it, so it must be positive")
     return library
+
+
+def _row(i, df) -> str:
+    """How an error names a table row: its data row number (1 = first under the header)."""
+    return f"row {i + 1} ({df['top'][i]})"
+
+
+def _checked_rows(df, path: Path):
+    """The table with its numeric and boolean columns parsed, or a one-line error naming the
+    first row that holds something else (text in power_mw would otherwise be skipped or read
+    wrongly)."""
+    import pandas as pd  # noqa: PLC0415
+
+    for col in ("bits_a", "bits_b", "power_mw", "clock_ns"):
+        numbers = pd.to_numeric(df[col], errors="coerce")
+        bad = numbers.isna() & df[col].notna() & (df[col].astype(str).str.strip() != "")
+        if bad.any():
+            i = bad.idxmax()
+            raise AxhwError(f"library {path}: {_row(i, df)}: {col} {str(df[col][i])[:40]!r} is "
+                            "not a number")
+        df[col] = numbers
+    for col in ("bits_a", "bits_b"):
+        whole = df[col].isna() | (df[col] == df[col].round())
+        if not whole.all():
+            i = (~whole).idxmax()
+            raise AxhwError(f"library {path}: {_row(i, df)}: {col} {df[col][i]} is not an integer")
+    df["signed"] = [_flag(v, i, df, path) for i, v in zip(df.index, df["signed"])]
+    if "pdk" in df:
+        for i, v in zip(df.index, df["pdk"]):
+            if not (isinstance(v, str) or pd.isna(v)):
+                raise AxhwError(f"library {path}: {_row(i, df)}: pdk {v!r} is not a PDK name")
+    return df.dropna(subset=["bits_a", "bits_b"])
+
+
+def _flag(v, i, df, path: Path) -> bool:
+    if isinstance(v, (bool, np.bool_)) or (isinstance(v, (int, np.integer)) and v in (0, 1)):
+        return bool(v)
+    if isinstance(v, str) and v.strip().lower() in ("true", "false", "1", "0"):
+        return v.strip().lower() in ("true", "1")
+    raise AxhwError(f"library {path}: {_row(i, df)}: signed {str(v)[:40]!r} is not true or false")

@@ -6,7 +6,9 @@ returns a :class:`Task`. Loaders for users' own data: :func:`image_folder` and :
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import math
 import pickle
 import sys
 from collections.abc import Callable, Iterable
@@ -52,16 +54,52 @@ class Task:
             self.metric = top1_accuracy
         elif not callable(self.metric):
             raise AxhwError(f"task {self.name}: metric must be callable")
+        for name, t in self.model.state_dict().items():
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise AxhwError(f"task {self.name}: model weight {name} holds non-finite values "
+                                "(inf or NaN)")
 
     def score(self, model: nn.Module, limit: int | None = None) -> tuple[float, torch.Tensor]:
         """(metric, concatenated outputs) of `model` on the evaluation batches (first `limit`)."""
         outs, ys = [], []
-        with torch.no_grad():
+        with user_code(f"task {self.name}: the model"), torch.no_grad():
             for x, y in self.evaluation[:limit]:
                 outs.append(model(x))
                 ys.append(y)
-        out = torch.cat(outs)
-        return float(self.metric(out, torch.cat(ys))), out
+            out = torch.cat(outs)
+            target = torch.cat(ys)
+        with user_code(f"task {self.name}: the metric"):
+            value = self.metric(out, target)
+        return metric_value(value, self.name), out
+
+
+def metric_value(value, task_name: str) -> float:
+    """A metric's result as a finite float, or a one-line error (NaN would reach the JSON)."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AxhwError(f"task {task_name}: the metric returned {type(value).__name__} "
+                        f"{str(value)[:60]!r}, not a number")
+    if not math.isfinite(value):
+        raise AxhwError(f"task {task_name}: the metric returned {value}; it must be a finite number")
+    return float(value)
+
+
+@contextlib.contextmanager
+def user_code(what: str):
+    """Run a user's task code: anything it raises (SystemExit and other BaseExceptions too, but not
+    Ctrl-C) becomes one AxhwError line naming `what`."""
+    try:
+        yield
+    except (AxhwError, KeyboardInterrupt):
+        raise
+    except SystemExit as exc:
+        raise AxhwError(f"{what} called sys.exit({exc.code!r})") from None
+    except BaseException as exc:  # noqa: BLE001 - user code: any error becomes one line
+        first = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise AxhwError(f"{what} raised {type(exc).__name__}: {first}") from None
 
 
 def load_task(spec: str) -> Task:
@@ -75,7 +113,7 @@ def load_task(spec: str) -> Task:
     path, _, func = spec.rpartition(":")
     if not path.endswith(".py") or not Path(path).is_file():
         raise AxhwError(f"--task {spec!r}: {path} is not a Python file")
-    try:
+    with user_code(f"--task {spec!r}"):
         mod_name = f"axhw_dse_task_{abs(hash(str(Path(path).resolve())))}"
         loader_spec = importlib.util.spec_from_file_location(mod_name, path)
         module = importlib.util.module_from_spec(loader_spec)
@@ -85,11 +123,6 @@ def load_task(spec: str) -> Task:
         if not callable(fn):
             raise AxhwError(f"--task {spec!r}: {path} has no function {func}")
         task = fn()
-    except AxhwError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - user code: any error becomes one line
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        raise AxhwError(f"--task {spec!r} raised {type(exc).__name__}: {first}") from None
     if not isinstance(task, Task):
         raise AxhwError(f"--task {spec!r}: {func}() returned {type(task).__name__}, not axhw.dse.Task")
     task.name = spec

@@ -217,7 +217,7 @@ def spec_from_dict(raw: Any, base: Path = Path(".")) -> SweepSpec:
     from ..characterize import check_activity_model, check_clock  # noqa: PLC0415
 
     check_clock(s.clock_ns, "spec: clock_ns:")
-    for key, least in (("vectors", 2), ("verify_samples", 1)):
+    for key, least in (("vectors", 2), ("verify_samples", 1), ("seed", 0)):
         if getattr(s, key) < least:
             raise AxhwError(f"spec: {key}: must be at least {least}, got {getattr(s, key)}")
     s.activity = str(raw.get("activity", "uniform"))

@@ -98,14 +98,22 @@ class AbsObserver:
 
     def __init__(self, config: QuantConfig):
         self.config = config
+        self.calls = 0  # tensors observed
+        self.nonfinite = False
         self.max = 0.0
         self.width = 0.0
         self.hist: torch.Tensor | None = None
 
     def observe(self, x: torch.Tensor) -> None:
         a = x.detach().abs().flatten().to(torch.float64).cpu()
+        self.calls += 1
         if a.numel() == 0:
             return
+        if not bool(torch.isfinite(a).all()):
+            self.nonfinite = True
+            a = a[torch.isfinite(a)]
+            if a.numel() == 0:
+                return
         self.max = max(self.max, float(a.max()))
         if self.config.calibration != "percentile":
             return

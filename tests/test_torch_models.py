@@ -115,7 +115,8 @@ def test_vit_with_timm_and_torch_attention():
     torch.manual_seed(0)
     model = ViT().eval()
     x = torch.randn(2, 3, 16, 16)
-    names = at.candidate_layers(model)
+    names = at.candidate_layers(model, x)  # the timm-style block's products need a forward pass
+    assert "blocks.0.attn.qk" not in at.candidate_layers(model)
     for n in ("blocks.0.attn.qk", "blocks.0.attn.av", "blocks.1.attn.qk", "blocks.1.attn.av",
               "blocks.1.attn.q_proj", "blocks.1.attn.out_proj", "blocks.0.attn.qkv", "patch"):
         assert n in names

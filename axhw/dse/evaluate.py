@@ -11,7 +11,7 @@ the layer is quantized at its designs' width.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import copy
+import glob
 import hashlib
 import json
 import multiprocessing
@@ -26,7 +26,8 @@ from ..errors import AxhwError
 from ..fileio import cache_root, ensure_dir, write_json
 from ..parallel import dask_client, pool_worker_init
 from ..torch import approximate, candidate_layers
-from .energy import assignment_energy, count_macs, unit_designs
+from ..torch.api import exact_fraction, site_table
+from .energy import assignment_energy, unit_designs
 from .library import Library
 from .task import Task
 
@@ -54,39 +55,21 @@ def _luts(value, library: Library):
     return [_luts(v, library) for v in value]
 
 
-def _set(model: nn.Module, name: str, module: nn.Module) -> None:
-    parent, _, child = name.rpartition(".")
-    setattr(model.get_submodule(parent) if parent else model, child, module)
-
-
-def build_model(model: nn.Module, layers: dict, library: Library, calibration) -> nn.Module:
-    """The approximate model of an assignment. Layers of different widths are approximated in
-    separate copies (calibration runs the float model, so each copy sees the same activations)
-    and their approximate modules are moved into one model."""
-    known = candidate_layers(model)
+def build_model(model: nn.Module, layers: dict, library: Library, calibration,
+                known: dict | None = None) -> nn.Module:
+    """The approximate model of an assignment, each layer quantized at its designs' width (mixed
+    precision: calibration runs the float model, so every width sees the same activations).
+    `known`: the model's site kinds when the caller has them (else traced on the calibration)."""
+    known = known if known is not None else candidate_layers(model, calibration[0])
     for name in layers:
         if name not in known:
             raise AxhwError(f"unknown layer {name!r}: the model's layers are {', '.join(known)}")
     widths = layer_bits(layers, library)
-    groups: dict[int, dict] = {}
-    for name, value in layers.items():
-        groups.setdefault(widths[name][0], {})[name] = _luts(value, library)
-    if len(groups) <= 1:
-        bits, assign = next(iter(groups.items())) if groups else (library.bits, {"*": None})
-        return approximate(model, assign, calibration, bits=bits)
-    parts = {b: approximate(model, a, calibration, bits=b) for b, a in groups.items()}
-    combined = copy.deepcopy(model)
-    owners = {}
-    for b, assign in groups.items():  # attention wrappers first, then every approximate layer
-        for name in assign:
-            owner = name.rpartition(".")[0]
-            if known[name] == "matmul" and owner not in owners:
-                owners[owner] = parts[b].get_submodule(owner)
-                _set(combined, owner, owners[owner])
-    for b, assign in groups.items():
-        for name in assign:
-            _set(combined, name, parts[b].get_submodule(name))
-    return combined
+    if not layers:
+        return approximate(model, {"*": None}, calibration, bits=library.bits)
+    assign = {glob.escape(name): _luts(value, library) for name, value in layers.items()}
+    bits = {glob.escape(name): widths[name][0] for name in layers}
+    return approximate(model, assign, calibration, bits=bits)
 
 
 @dataclass
@@ -111,7 +94,12 @@ class Evaluator:
                  progress: bool = True):
         self.task, self.library, self.recipe = task, library, recipe
         self.jobs, self.dask_scheduler, self.progress = jobs, dask_scheduler, progress
-        self.macs = count_macs(task.model, task.calibration)
+        self.sites = sites = site_table(task.model, task.calibration)
+        self.macs = {s.name: int(round(s.macs)) for s in sites.values() if s.emulated}
+        self.kinds = {s.name: s.kind for s in sites.values() if s.emulated}
+        # energy counts the emulated sites only; this share of the MACs runs exact float outside it
+        self.macs_exact_fraction = exact_fraction(sites)
+        self.exact_sites = {s.name: s.reason for s in sites.values() if not s.emulated}
         self.evaluations = 0  # configurations measured (memory or disk cache hits excluded)
         self.memo: dict[str, dict] = {}
         self._lut_sha: dict[str, str] = {}
@@ -132,12 +120,12 @@ class Evaluator:
             self.accuracy_exact, self.out_exact = task.score(exact)
 
     def model(self, layers: dict, tune: bool = False) -> nn.Module:
-        m = build_model(self.task.model, layers, self.library, self.task.calibration)
+        m = build_model(self.task.model, layers, self.library, self.task.calibration, self.kinds)
         if tune:  # ALWANN weight tuning, then the tuned float model is approximated afresh
             from .tune import tuned_model  # noqa: PLC0415
 
             m = build_model(tuned_model(self.task.model, m, self.task.calibration), layers,
-                            self.library, self.task.calibration)
+                            self.library, self.task.calibration, self.kinds)
         return m
 
     def energy(self, layers: dict) -> tuple[float | None, float | None]:

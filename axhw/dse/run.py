@@ -40,8 +40,12 @@ def search(task: Task | str, library: Library | str, outdir: str | Path, *, meth
            pdk: str | None = None, bits: int = 8, granularity: str = "layer",
            budget: float | None = None, max_drop: float | None = None, evals: int | None = None,
            seed: int = 0, tune: bool = False, jobs: int = 1, dask_scheduler: str | None = None,
-           widths=None, verify_hardware: bool = True, options: dict | None = None) -> dict:
-    """Run a search and write OUTDIR; returns the summary (the CLI's last-line JSON)."""
+           widths=None, verify_hardware: bool = True, options: dict | None = None,
+           allow_exact_sites: bool = False) -> dict:
+    """Run a search and write OUTDIR; returns the summary (the CLI's last-line JSON).
+
+    The energy counts the emulated multiplication sites only; a `budget` on a model with sites
+    that cannot be emulated (macs_exact_fraction > 0) is refused unless `allow_exact_sites`."""
     t0 = time.time()
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
@@ -50,6 +54,11 @@ def search(task: Task | str, library: Library | str, outdir: str | Path, *, meth
         raise AxhwError(f"-o {outdir}: a non-empty directory that is not an earlier search's output; "
                         "choose a new or empty directory")
     ev = _context(task, library, pdk, bits, jobs, dask_scheduler, widths)
+    if budget is not None and ev.macs_exact_fraction > 0 and not allow_exact_sites:
+        first, why = next(iter(ev.exact_sites.items()))
+        raise AxhwError(f"--budget: {100 * ev.macs_exact_fraction:.2f} % of the model's MACs are at "
+                        f"sites that cannot be emulated (e.g. {first}: {why}) and are not in the "
+                        "energy; give --allow-exact-sites to search anyway")
     s = Search(ev, granularity, budget, max_drop, evals, seed, tune, options=options or {})
     chosen = run_method(method, s)
     ensure_dir(outdir.resolve().parent)
@@ -89,7 +98,8 @@ def _write_outputs(s: Search, method: str, chosen: dict, tmp: Path, outdir: Path
         "method": method, "granularity": s.granularity, "budget": s.budget, "max_drop": s.max_drop,
         "energy_rel": chosen["energy_rel"], "energy_pj": chosen["energy_pj"],
         "accuracy": chosen["accuracy"], "accuracy_exact": ev.accuracy_exact,
-        "accuracy_float": ev.accuracy_float, "macs": ev.macs, "evaluations": ev.evaluations,
+        "accuracy_float": ev.accuracy_float, "macs": ev.macs,
+        "macs_exact_fraction": ev.macs_exact_fraction, "evaluations": ev.evaluations,
         "hypervolume": hypervolume(df["energy_rel"], df["accuracy"]),
         **s.notes, "seconds": round(time.time() - t0, 2),
         "assignment": str(outdir.resolve() / "assignment.json"),
@@ -119,7 +129,8 @@ def evaluate_assignment(task: Task | str, assignment: str | Path, library: Libra
     ev = Evaluator(t, lib, progress=False)
     r = ev.measure_now(a["layers"])
     return {"accuracy": r["accuracy"], "energy_rel": r["energy_rel"], "energy_pj": r["energy_pj"],
-            "macs": ev.macs, "accuracy_exact": ev.accuracy_exact, "accuracy_float": ev.accuracy_float,
+            "macs": ev.macs, "macs_exact_fraction": ev.macs_exact_fraction,
+            "accuracy_exact": ev.accuracy_exact, "accuracy_float": ev.accuracy_float,
             "output_error": r["output_error"]}
 
 

@@ -40,7 +40,7 @@ def candidate_layers(model: nn.Module, example=None) -> dict[str, str]:
     of nn.MultiheadAttention (``.q_proj/.k_proj/.v_proj/.out_proj``, ``.qk``, ``.av``).
     """
     if example is not None:
-        return {s.name: s.kind for s in _sites(model, [example]).values() if s.emulated}
+        return {s.name: s.kind for s in site_table(model, [example]).values() if s.emulated}
     out: dict[str, str] = {}
     for name, m in model.named_modules():
         if isinstance(m, ApproxLayer):
@@ -54,8 +54,9 @@ def candidate_layers(model: nn.Module, example=None) -> dict[str, str]:
     return out
 
 
-def _sites(model: nn.Module, batches) -> dict[str, Site]:
-    """Sites of a float model (traced on a prepared copy: the model itself is not changed)."""
+def site_table(model: nn.Module, batches) -> dict[str, Site]:
+    """{name: Site} of a float model over `batches` (traced on a prepared copy: the model itself
+    is not changed); MACs per sample."""
     return trace(prepare(copy.deepcopy(model)), batches)
 
 
@@ -65,7 +66,7 @@ def coverage(model: nn.Module, example):
     `reason` (why a site stays exact). A pandas DataFrame; ``.to_dict("records")`` for dicts."""
     import pandas as pd  # noqa: PLC0415 - only this table needs it
 
-    rows = [s.row() for s in _sites(model, [example]).values()]
+    rows = [s.row() for s in site_table(model, [example]).values()]
     return pd.DataFrame(rows, columns=["name", "kind", "macs", "emulated", "reason"])
 
 

@@ -15,16 +15,10 @@ from torch import nn
 
 from ..errors import AxhwError
 from .gradients import GRADIENTS
-from .modules import (SITE_CHILD, ApproxCall, ApproxLayer, ApproxMatmul, MultiheadAttention,
-                      replace_module)
+from .modules import SITE_CHILD, ApproxCall, ApproxLayer, ApproxMatmul, replace_module
 from .multipliers import expand
 from .quant import QuantConfig
-from .sites import PRODUCT_KINDS, SWAPS, Router, Site, prepare, swap_kind, trace
-
-MHA_PARTS = {"q_proj": "linear", "k_proj": "linear", "v_proj": "linear", "out_proj": "linear",
-             "qk": "matmul", "av": "matmul"}
-STATIC_KINDS = {nn.Conv1d: "conv1d", nn.ConvTranspose2d: "conv_transpose2d"}  # F.* of their own
-
+from .sites import PRODUCT_KINDS, SWAPS, Router, Site, prepare, static_sites, trace
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
@@ -41,17 +35,7 @@ def candidate_layers(model: nn.Module, example=None) -> dict[str, str]:
     """
     if example is not None:
         return {s.name: s.kind for s in site_table(model, [example]).values() if s.emulated}
-    out: dict[str, str] = {}
-    for name, m in model.named_modules():
-        if isinstance(m, ApproxLayer):
-            raise AxhwError(f"layer {name} is already approximate: pass the float model")
-        if isinstance(m, (nn.MultiheadAttention, MultiheadAttention)):
-            out.update({_join(name, part): kind for part, kind in MHA_PARTS.items()})
-        elif swap_kind(m) is not None:
-            out[name] = swap_kind(m)
-        elif type(m) in STATIC_KINDS:
-            out[name] = STATIC_KINDS[type(m)]
-    return out
+    return {n: s.kind for n, s in static_sites(prepare(copy.deepcopy(model))).items()}
 
 
 def site_table(model: nn.Module, batches) -> dict[str, Site]:

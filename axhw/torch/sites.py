@@ -89,7 +89,7 @@ DEFAULTS = {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1,
 
 
 def bind(params: tuple[str, ...], args, kwargs) -> dict:
-    call = dict(DEFAULTS)
+    call = {p: DEFAULTS[p] for p in params if p in DEFAULTS}
     call.update(zip(params, args))
     call.update(kwargs)
     return call
@@ -104,7 +104,7 @@ class WeightCall:
     macs: Callable[[dict, torch.Tensor], int]
 
     def channels(self, call: dict) -> tuple[int, int]:
-        w, g = call["weight"], call["groups"]
+        w, g = call["weight"], call.get("groups", 1)
         if self.kind == "conv_transpose2d":  # weight (in, out / groups, kh, kw)
             return w.shape[1] * g, w.shape[0] // g
         return w.shape[0], (w.shape[1] if w.dim() > 2 else None)
@@ -207,14 +207,26 @@ WEIGHT_CALLS = {
         lambda c, out: c["input"].numel() * c["weight"][0].numel()),
 }
 SDPA_PARAMS = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa")
-# products with no LUT kernel: reported as exact sites, with their MACs where known
-UNSUPPORTED = {f: name for f, name in (
-    (F.conv3d, "conv3d"), (F.conv_transpose1d, "conv_transpose1d"),
-    (F.conv_transpose3d, "conv_transpose3d"), (F.bilinear, "bilinear"),
-    (torch.baddbmm, "baddbmm"), (torch.Tensor.baddbmm, "baddbmm"), (torch.addbmm, "addbmm"),
-    (torch.addmm, "addmm"), (torch.Tensor.addmm, "addmm"), (torch.addmv, "addmv"),
-    (torch.mv, "mv"), (torch.Tensor.mv, "mv"), (torch.dot, "dot"), (torch.inner, "inner"),
-    (torch.outer, "outer"), (torch.tensordot, "tensordot"), (torch.linalg.multi_dot, "multi_dot"))}
+# products with no LUT kernel: reported as exact sites, with their MACs ((args, out) -> MACs)
+_after_weight = lambda a, out: out.numel() * a[1][0].numel()  # noqa: E731
+_per_input = lambda a, out: a[0].numel() * a[1][0].numel()  # noqa: E731
+_UNSUPPORTED = (
+    (F.conv3d, "conv3d", _after_weight), (F.conv_transpose1d, "conv_transpose1d", _per_input),
+    (F.conv_transpose3d, "conv_transpose3d", _per_input),
+    (F.bilinear, "bilinear", lambda a, out: out.numel() * a[2][0].numel()),
+    (torch.baddbmm, "baddbmm", lambda a, out: out.numel() * a[1].shape[-1]),
+    (torch.Tensor.baddbmm, "baddbmm", lambda a, out: out.numel() * a[1].shape[-1]),
+    (torch.addbmm, "addbmm", lambda a, out: a[1].shape[0] * out.numel() * a[1].shape[-1]),
+    (torch.addmm, "addmm", lambda a, out: out.numel() * a[1].shape[-1]),
+    (torch.Tensor.addmm, "addmm", lambda a, out: out.numel() * a[1].shape[-1]),
+    (torch.addmv, "addmv", lambda a, out: a[1].numel()), (torch.mv, "mv", lambda a, out: a[0].numel()),
+    (torch.Tensor.mv, "mv", lambda a, out: a[0].numel()), (torch.dot, "dot", lambda a, out: a[0].numel()),
+    (torch.inner, "inner", lambda a, out: out.numel() * a[0].shape[-1]),
+    (torch.outer, "outer", lambda a, out: out.numel()),
+    (torch.tensordot, "tensordot",
+     lambda a, out: round(math.sqrt(a[0].numel() * a[1].numel() * out.numel()))),
+)
+UNSUPPORTED = {f: (name, macs) for f, name, macs in _UNSUPPORTED}
 COMPOSITES = {F.multi_head_attention_forward}  # followed inside while tracing
 
 
@@ -406,9 +418,13 @@ def _unsupported_handler(mode: _Mode, func, args, kwargs):
     r = mode.router
     out = func(*args, **kwargs)
     if r.tracing is not None:
-        name, owner, child = r.product_site()
-        r.record(name, UNSUPPORTED[func], 0, owner, child, emulated=False,
-                 reason=f"no LUT emulation for {UNSUPPORTED[func]}: computed exactly in float")
+        kind, macs = UNSUPPORTED[func]
+        w = args[1] if len(args) > 1 else None
+        weight = isinstance(w, torch.Tensor) and (isinstance(w, nn.Parameter)
+                                                  or isinstance(w._base, nn.Parameter))
+        name, owner, child = r.weight_site(w) if weight else r.product_site()
+        r.record(name, kind, macs(args, out), owner, child, emulated=False,
+                 reason=f"no LUT emulation for {kind}: computed exactly in float")
     return out
 
 
@@ -455,6 +471,28 @@ def prepare(model: nn.Module) -> nn.Module:
     return model
 
 
+STATIC_CALLS = {nn.Conv1d: "conv1d", nn.ConvTranspose2d: "conv_transpose2d"}  # F.* of their own
+
+
+def static_sites(model: nn.Module) -> dict[str, Site]:
+    """The sites a prepared model has by its module types alone (0 MACs): swappable modules,
+    nn.Conv1d / nn.ConvTranspose2d with torch's forward, the products of a rebuilt
+    MultiheadAttention. A forward pass finds the others; these also cover modules it never
+    calls (an expert that gets no token)."""
+    out: dict[str, Site] = {}
+    for name, m in model.named_modules():
+        kind = swap_kind(m)
+        if kind is not None:
+            out[name] = Site(name, kind, owner=name, swap=kind, channels=SWAPS[kind].channels(m))
+        elif type(m) in STATIC_CALLS:
+            out[name] = Site(name, STATIC_CALLS[type(m)], owner=name, child=SITE_CHILD,
+                             channels=(m.out_channels, m.in_channels // m.groups))
+        elif isinstance(m, MultiheadAttention):
+            for child in PRODUCT_NAMES:
+                out[_join(name, child)] = Site(_join(name, child), "matmul", owner=name, child=child)
+    return out
+
+
 def _inputs(batch):
     return batch if isinstance(batch, (tuple, list)) else (batch,)
 
@@ -480,4 +518,6 @@ def trace(model: nn.Module, batches) -> dict[str, Site]:
         raise AxhwError("no sample to find the model's multiplications on")
     for site in router.tracing.values():
         site.macs /= samples
+    for name, site in static_sites(model).items():
+        router.tracing.setdefault(name, site)
     return router.tracing

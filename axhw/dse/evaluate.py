@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import time
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -26,7 +27,7 @@ from ..errors import AxhwError
 from ..fileio import cache_root, ensure_dir, write_json
 from ..parallel import dask_client, pool_worker_init
 from ..torch import approximate, candidate_layers
-from ..torch.api import exact_fraction, site_table
+from ..torch.api import ExactSitesWarning, exact_fraction, site_table
 from .energy import assignment_energy, unit_designs
 from .library import Library
 from .task import Task
@@ -65,11 +66,16 @@ def build_model(model: nn.Module, layers: dict, library: Library, calibration,
         if name not in known:
             raise AxhwError(f"unknown layer {name!r}: the model's layers are {', '.join(known)}")
     widths = layer_bits(layers, library)
-    if not layers:
-        return approximate(model, {"*": None}, calibration, bits=library.bits)
     assign = {glob.escape(name): _luts(value, library) for name, value in layers.items()}
     bits = {glob.escape(name): widths[name][0] for name in layers}
-    return approximate(model, assign, calibration, bits=bits)
+    return _approximate(model, assign or {"*": None}, calibration, bits=bits or library.bits)
+
+
+def _approximate(model: nn.Module, assign: dict, calibration, bits) -> nn.Module:
+    """approximate() without its exact-sites warning: the DSE reports macs_exact_fraction."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExactSitesWarning)
+        return approximate(model, assign, calibration, bits=bits)
 
 
 @dataclass
@@ -115,8 +121,8 @@ class Evaluator:
         self.out_exact = None
         if baseline:
             self.accuracy_float, _ = task.score(task.model)
-            exact = approximate(task.model, {"*": library.exact_of(library.bits, False)},
-                                task.calibration, bits=library.bits)
+            exact = _approximate(task.model, {"*": library.exact_of(library.bits, False)},
+                                 task.calibration, library.bits)
             self.accuracy_exact, self.out_exact = task.score(exact)
 
     def model(self, layers: dict, tune: bool = False) -> nn.Module:

@@ -20,6 +20,10 @@ from .multipliers import expand
 from .quant import QuantConfig
 from .sites import PRODUCT_KINDS, SWAPS, Router, Site, prepare, static_sites, trace
 
+class ExactSitesWarning(UserWarning):
+    """Some multiplications of the model cannot be emulated and stay exact float."""
+
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
@@ -188,7 +192,8 @@ def approximate(model: nn.Module, assign: dict, calibration_data, *, bits: int |
     if share > 0:
         names = ", ".join(exact)
         warnings.warn(f"axhw: {100 * share:.2f} % of the MACs are at sites that cannot be emulated "
-                      f"and stay exact float ({names}); see axhw.torch.coverage", stacklevel=2)
+                      f"and stay exact float ({names}); see axhw.torch.coverage", ExactSitesWarning,
+                      stacklevel=2)
     return model
 
 

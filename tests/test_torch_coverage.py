@@ -390,7 +390,7 @@ def check_bit_exact(model, x, design, **kw):
     assert (cov["macs"] > 0).all()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no site left exact, no calibration fallback
-        warnings.filterwarnings("ignore", message="Using padding='same'")  # torch's own note
+        warnings.filterwarnings("ignore", message="Using padding='same'")
         q = at.approximate(model, {"*": design}, x, **kw)
     layers = at.approx_layers(q)
     assert set(layers) == set(cov["name"])
@@ -425,6 +425,7 @@ def check_bit_exact(model, x, design, **kw):
     (Misc, "exact:signed=1"),
 ], ids=["resnet18", "mobilenetv2", "vit-torchvision", "vit-timm-fused", "vit-timm", "vit-timm-causal",
         "swin", "subclasses", "misc"])
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on the even kernel
 def test_mirrored_architecture_fully_covered_and_bit_exact(make, design):
     torch.manual_seed(0)
     model = make()
@@ -522,3 +523,19 @@ def test_expert_without_calibration_token_takes_sibling_clip_and_nan_is_named():
     bad[0, 0] = float("nan")
     with pytest.raises(AxhwError, match="NaN or infinite"):
         at.approximate(model, {"*": "exact"}, bad)
+
+
+def test_site_calibration_never_reached_warns_at_run_time():
+    class Gate(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):  # the product only runs on inputs calibration never had
+            y = self.fc(x)
+            return y @ y.transpose(-2, -1) if x.shape[0] > 3 else y.sum(-1, keepdim=True)
+
+    q = at.approximate(Gate(), {"*": "exact"}, torch.randn(2, 4))
+    assert set(at.approx_layers(q)) == {"fc"}
+    with pytest.warns(at.api.ExactSitesWarning, match="qk was not reached"):
+        q(torch.randn(5, 4))

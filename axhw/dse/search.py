@@ -64,7 +64,7 @@ class Search:
         if self.granularity == "expert":
             from .moe import expert_groups  # noqa: PLC0415
 
-            groups = expert_groups(self.model).items()
+            groups = expert_groups(self.model, self.layers).items()
             self.units = {u: [n for n in ls if n in self.layers] for u, ls in groups}
             self.units = {u: ls for u, ls in self.units.items() if ls}
         if self.budget is not None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-import itertools
 import warnings
 from collections.abc import Iterable
 
@@ -18,11 +17,8 @@ from .gradients import GRADIENTS
 from .modules import SITE_CHILD, ApproxCall, ApproxLayer, ApproxMatmul, replace_module
 from .multipliers import expand
 from .quant import QuantConfig
-from .sites import PRODUCT_KINDS, SWAPS, Router, Site, prepare, static_sites, trace
-
-class ExactSitesWarning(UserWarning):
-    """Some multiplications of the model cannot be emulated and stay exact float."""
-
+from .sites import (PRODUCT_KINDS, SWAPS, ExactSitesWarning, Router, Site, prepare, static_sites,
+                    trace)
 
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
@@ -157,8 +153,8 @@ def approximate(model: nn.Module, assign: dict, calibration_data, *, bits: int |
     """Return `model` with the assigned multiplication sites computing through multiplier LUTs.
 
     assign: {site glob: multiplier | list (per filter) | nested list (per kernel) | None (keep
-    float)}; globs are fnmatch patterns over the site names (:func:`coverage`, found on the first
-    calibration batch), first match wins, and every glob must match some site. calibration_data:
+    float)}; globs are fnmatch patterns over the site names (:func:`coverage`, found on the
+    calibration batches), first match wins, and every glob must match some site. calibration_data:
     a tensor or iterable of batches ((inputs, targets) pairs allowed); the first `num_batches` are
     run through the float model to fix per-tensor activation clip values (`calibration` "minmax"
     or "percentile"). `bits`: one width, or {site glob: width} for mixed precision. Warns once
@@ -169,13 +165,12 @@ def approximate(model: nn.Module, assign: dict, calibration_data, *, bits: int |
                for b in (bits.values() if isinstance(bits, dict) else [bits])}
     if gradient not in GRADIENTS:
         raise AxhwError(f"gradient={gradient!r} is not valid: choose one of {', '.join(GRADIENTS)}")
-    batches = _batches(calibration_data, num_batches)
-    first = next(batches, None)
-    if first is None:
+    batches = list(_batches(calibration_data, num_batches))
+    if not batches:
         raise AxhwError("calibration_data yielded no batch")
     model = prepare(model if inplace else copy.deepcopy(model))
     device = next(model.parameters()).device
-    sites = trace(model, [first.to(device)])
+    sites = trace(model, [b.to(device) for b in batches])  # every path calibration takes
     emulated = {n: s.kind for n, s in sites.items() if s.emulated}
     exact = {n: s for n, s in sites.items() if not s.emulated}
     chosen = _match(assign, emulated, exact)
@@ -186,8 +181,8 @@ def approximate(model: nn.Module, assign: dict, calibration_data, *, bits: int |
         layer = _build(sites[name], model, value, configs[widths[name]], swapped)
         layer.op.set_gradient(gradient, half_window)
         new.append((name, layer))
-    model._axhw_router = Router(model).install()
-    _calibrate(model, new, itertools.chain([first], batches), sites, swapped)
+    model._axhw_router = Router(model, known=set(sites)).install()
+    _calibrate(model, new, batches, sites, swapped)
     share = exact_fraction(sites)
     if share > 0:
         names = ", ".join(exact)

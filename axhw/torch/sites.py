@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import string
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +33,10 @@ from .modules import (SITE_CHILD, ApproxCall, ApproxConv2d, ApproxLayer, ApproxL
                       MultiheadAttention)
 
 PRODUCT_NAMES = ("qk", "av")
+
+
+class ExactSitesWarning(UserWarning):
+    """Some multiplications of the model cannot be emulated and stay exact float."""
 PRODUCT_KINDS = ("matmul", "attention", "einsum")
 
 
@@ -263,8 +268,12 @@ class Router:
     a weight is, how many products each module call made so far. While tracing it records
     :class:`Site` rows; on an approximated model it sends each site's call to its ApproxLayer."""
 
-    def __init__(self, root: nn.Module):
+    def __init__(self, root: nn.Module, known: set[str] | None = None):
         self.root = root
+        self.known = known  # the sites found when the model was approximated
+        self.names: dict[int, str] = {}
+        self.owners: dict[int, tuple[str, str]] = {}
+        self.layers: dict[str, ApproxLayer] = {}
         self.stack: list[list] = []  # [module name, module, products so far]
         self.tracing: dict[str, Site] | None = None
         self.opaque = ""  # while tracing inside a call that runs exact as a whole: why
@@ -338,6 +347,11 @@ class Router:
             owner, _, param = name.rpartition(".")
             layer = self.layers.get(_join(name, SITE_CHILD)) or self.layers.get(
                 _join(owner, f"{SITE_CHILD}_{param}"))
+        if layer is None and self.known is not None and name not in self.known:
+            self.known.add(name)  # warn once
+            warnings.warn(f"axhw: multiplication site {name} was not reached by the calibration "
+                          "data when the model was approximated: it computes in float",
+                          ExactSitesWarning, stacklevel=2)
         return layer
 
 

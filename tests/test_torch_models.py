@@ -2,7 +2,6 @@
 every conv/linear/attention matmul swapped, outputs close to float with an exact multiplier,
 attention wrappers equal to the modules they replace."""
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")

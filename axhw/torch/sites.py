@@ -371,6 +371,9 @@ def _weight_handler(spec: WeightCall):
         layer = r.layer_for(name)
         if layer is None:
             return func(*args, **kwargs)
+        if spec.kind == "linear" and call["weight"] is getattr(layer, "weight", None) \
+                and call["bias"] is layer.bias:  # a swapped Linear's weights used functionally
+            return layer(call["input"])  # through its forward, so its hooks see the call
         fn = layer if isinstance(layer, ApproxCall) else getattr(layer, spec.kind)
         return fn(*(call[p] for p in spec.params))
     return handle

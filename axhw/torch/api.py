@@ -181,7 +181,7 @@ def approximate(model: nn.Module, assign: dict, calibration_data, *, bits: int |
         layer = _build(sites[name], model, value, configs[widths[name]], swapped)
         layer.op.set_gradient(gradient, half_window)
         new.append((name, layer))
-    model._axhw_router = Router(model, known=set(sites)).install()
+    Router(model, known=set(sites)).install()  # kept alive by its hooks (deep copies too)
     _calibrate(model, new, batches, sites, swapped)
     share = exact_fraction(sites)
     if share > 0:

@@ -33,6 +33,7 @@ from .modules import (SITE_CHILD, ApproxCall, ApproxConv2d, ApproxLayer, ApproxL
                       MultiheadAttention)
 
 PRODUCT_NAMES = ("qk", "av")
+HOOKED = "_axhw_router"  # module attribute: the Router following it
 
 
 class ExactSitesWarning(UserWarning):
@@ -282,18 +283,28 @@ class Router:
 
     def install(self) -> Router:
         for m in self.root.modules():
-            if not isinstance(m, ApproxLayer):
-                self.handles.append(m.register_forward_pre_hook(self._enter))
-                self.handles.append(m.register_forward_hook(self._exit, always_call=True))
+            self._hook(m)
         return self
 
+    def _hook(self, m: nn.Module) -> None:
+        """Follow module `m` (once; modules put into the model later are hooked on its next
+        forward, so what they compute is named after them, not after their parent)."""
+        if isinstance(m, ApproxLayer) or m.__dict__.get(HOOKED) is self:
+            return
+        m.__dict__[HOOKED] = self
+        self.handles.append((m, m.register_forward_pre_hook(self._enter)))
+        self.handles.append((m, m.register_forward_hook(self._exit, always_call=True)))
+
     def remove(self) -> None:
-        for h in self.handles:
+        for m, h in self.handles:
             h.remove()
+            m.__dict__.pop(HOOKED, None)
         self.handles = []
 
     def _enter(self, module, args) -> None:
         if not self.stack:
+            for m in self.root.modules():
+                self._hook(m)
             self.names = {id(m): n for n, m in self.root.named_modules()}
             self.owners = {id(p): (n, pn) for n, m in self.root.named_modules()
                            for pn, p in m.named_parameters(recurse=False)}

@@ -510,13 +510,18 @@ def test_expert_without_calibration_token_takes_sibling_clip_and_nan_is_named():
         def __init__(self):
             super().__init__()
             self.experts = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])
+            self.lonely = nn.Linear(4, 4)
 
-        def forward(self, x):  # expert 2 never gets a token
+        def forward(self, x):  # expert 2 never gets a token, `lonely` is never called
             return self.experts[0](x) + self.experts[1](2 * x)
 
     model, x = Experts(), torch.randn(5, 4)
-    with pytest.warns(UserWarning, match="experts.2 got no input .* 2 sibling"):
+    with pytest.warns(UserWarning) as seen:
         q = at.approximate(model, {"*": "exact"}, x, calibration="minmax")
+    messages = " | ".join(str(w.message) for w in seen)
+    assert "experts.2 got no input during calibration; its clip values are the largest of its 2" in messages
+    assert "lonely got no input during calibration and has no sibling" in messages
+    assert "lonely" not in at.approx_layers(q) and type(q.lonely) is nn.Linear  # stays float
     amax = {n: float(m.act_amax[0]) for n, m in at.approx_layers(q).items()}
     assert amax["experts.2"] == amax["experts.1"] == pytest.approx(2 * x.abs().max().item())
     bad = x.clone()

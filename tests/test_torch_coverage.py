@@ -283,7 +283,7 @@ class Subclasses(nn.Module):
 
 class Misc(nn.Module):
     """Conv1d, ConvTranspose2d (stride, groups, output_padding), a reflect-padded and a
-    padding='same' Conv2d (odd total), an einsum over two activations."""
+    padding='same' Conv2d (odd total), an einsum and a bmm over two activations."""
 
     def __init__(self):
         super().__init__()
@@ -296,7 +296,7 @@ class Misc(nn.Module):
     def forward(self, x):
         x = self.same(self.reflect(self.upg(torch.relu(self.up(x)))))
         s = self.seq(x.flatten(2))  # (B, 6, L)
-        return torch.einsum("bcl,bdl->bcd", s, s).flatten(1)
+        return (torch.einsum("bcl,bdl->bcd", s, s) + torch.bmm(s, s.transpose(1, 2))).flatten(1)
 
 
 # ---------------------------------------------------------------- integer reference

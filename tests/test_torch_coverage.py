@@ -524,6 +524,8 @@ def test_expert_without_calibration_token_takes_sibling_clip_and_nan_is_named():
     assert "lonely" not in at.approx_layers(q) and type(q.lonely) is nn.Linear  # stays float
     amax = {n: float(m.act_amax[0]) for n, m in at.approx_layers(q).items()}
     assert amax["experts.2"] == amax["experts.1"] == pytest.approx(2 * x.abs().max().item())
+    with pytest.warns(UserWarning, match="experts.0 saw only zeros"):
+        at.approximate(model, {"*.0": "exact"}, torch.zeros(2, 4))
     bad = x.clone()
     bad[0, 0] = float("nan")
     with pytest.raises(AxhwError, match="NaN or infinite"):

@@ -218,6 +218,9 @@ def _calibrate(model: nn.Module, layers, batches, sites: dict[str, Site], swappe
     for name, layer in layers:
         if layer.calls_seen:
             layer.finish_calibration(name)
+            if not bool((layer.act_amax > 0).all()):
+                warnings.warn(f"axhw: layer {name} saw only zeros during calibration: its clip value "
+                              "is 0 (scale 1), so small inputs later quantize to 0", stacklevel=3)
     done = {n: layer for n, layer in layers if layer.calls_seen}
     for name, layer in idle:
         peers = [p for n, p in done.items() if _siblings(n, name)]

@@ -197,6 +197,7 @@ def test_cli_search_writes_outdir_and_apply_reproduces(tmp_path, task):
     for key in ("method", "granularity", "budget", "energy_rel", "energy_pj", "accuracy", "accuracy_exact",
                 "accuracy_float", "macs", "evaluations", "seconds", "assignment"):
         assert key in summary
+    assert summary["macs_exact_fraction"] == 0.0
     assert {f.name for f in out.iterdir()} >= {"assignment.json", "pareto.parquet", "pareto.csv",
                                               "pareto.png", "report.html", "hardware"}
     a = json.loads((out / "assignment.json").read_text())
@@ -214,6 +215,48 @@ def test_cli_search_writes_outdir_and_apply_reproduces(tmp_path, task):
     assert r["energy_rel"] == pytest.approx(summary["energy_rel"])
     e = run_cli("dse", "evaluate", "--task", TASK, "--assignment", out / "assignment.json")
     assert json.loads(e.stdout.strip().splitlines()[-1])["energy_rel"] is None
+
+
+TASK_WITH_EXACT_SITE = """
+import torch
+from torch import nn
+from axhw.dse import Task
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc, self.c3, self.head = nn.Linear(64, 8), nn.Conv3d(1, 1, 1), nn.Linear(8, 10)
+
+    def forward(self, x):
+        h = self.c3(self.fc(x.flatten(1)).reshape(-1, 1, 2, 2, 2)).flatten(1)
+        return self.head(torch.relu(h))
+
+
+def make():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(20, 64, generator=g), torch.randint(0, 10, (20,), generator=g)
+    return Task(Net(), [x[:10]], [(x, y)], name="exact-site")
+"""
+
+
+def test_budget_refused_while_some_macs_cannot_be_emulated(tmp_path):
+    """A Conv3d (no LUT kernel) is 8 of 600 MACs: --budget needs --allow-exact-sites, and the
+    JSON and report say which share the energy leaves out."""
+    f = tmp_path / "task_exact.py"
+    f.write_text(TASK_WITH_EXACT_SITE)
+    args = ["dse", "search", "--task", f"{f}:make", "--library", LIB, "--pdk", "nangate45",
+            "--method", "uniform", "--budget", "0.9", "--widths", "8", "--no-verify"]
+    p = run_cli(*args, "-o", tmp_path / "refused")
+    assert_one_line_error(p)
+    assert "--allow-exact-sites" in p.stderr and "c3" in p.stderr
+    p = run_cli(*args, "--allow-exact-sites", "-o", tmp_path / "run")
+    assert p.returncode == 0, p.stderr
+    summary = json.loads(p.stdout.strip().splitlines()[-1])
+    assert summary["macs_exact_fraction"] == pytest.approx(8 / 600)
+    assert set(summary["macs"]) == {"fc", "head"}
+    assert "1.33 % of the model's MACs" in (tmp_path / "run" / "report.html").read_text()
 
 
 def test_bad_input_one_line_no_outdir(tmp_path, task):

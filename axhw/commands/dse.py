@@ -38,6 +38,7 @@ def dse():
 @click.option("-j", "--jobs", type=int, default=1, show_default=True, help="Evaluation worker processes.")
 @click.option("--dask-scheduler", default=None, metavar="ADDRESS", help="Evaluate on a Dask cluster.")
 @click.option("--no-verify", is_flag=True, help="Skip the RTL verification of the chosen designs.")
+@click.option("--allow-exact-sites", is_flag=True, help="Allow --budget when some multiplications cannot be emulated (they stay exact and are not in the energy).")
 @click.option("--lambda", "lambdas", type=FINITE, multiple=True, help="mcts / tram: power weight λ (repeat for several; default mcts 0.5 1.5, tram 0.5).")
 @click.option("--c", "ucb_c", type=FINITE, default=0.3, show_default=True, help="mcts: UCB exploration constant.")
 @click.option("--columns", type=int, default=8, show_default=True, help="tram: P, the low columns θ covers.")
@@ -45,7 +46,8 @@ def dse():
 @click.option("--finetune-epochs", type=int, default=2, show_default=True, help="tram: phase-3 LUT retraining epochs.")
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 def search(task, library, pdk, bits, method, granularity, budget, max_drop, evals, seed, tune, widths,
-           jobs, dask_scheduler, no_verify, lambdas, ucb_c, columns, epochs, finetune_epochs, outdir):
+           jobs, dask_scheduler, no_verify, allow_exact_sites, lambdas, ucb_c, columns, epochs,
+           finetune_epochs, outdir):
     """Search an assignment; the last stdout line is a JSON summary."""
     from ..dse import search as run  # noqa: PLC0415
     from ..dse.run import dumps  # noqa: PLC0415
@@ -75,7 +77,7 @@ def search(task, library, pdk, bits, method, granularity, budget, max_drop, eval
     summary = run(task, library, outdir, method=method, pdk=pdk, bits=bits, granularity=granularity,
                   budget=budget, max_drop=max_drop, evals=evals, seed=seed, tune=tune, jobs=jobs,
                   dask_scheduler=dask_scheduler, widths=width_list, verify_hardware=not no_verify,
-                  options=options)
+                  options=options, allow_exact_sites=allow_exact_sites)
     click.echo(dumps(summary))
 
 

@@ -1,5 +1,6 @@
-"""Energy model: MACs per approximable operation (counted in a calibration forward pass) times the
-energy per multiplication of the design assigned to it, relative to the exact reference design."""
+"""Energy model: MACs per emulated multiplication site (counted in a calibration forward pass) times
+the energy per multiplication of the design assigned to it, relative to the exact reference design.
+Sites that cannot be emulated run exact float and are not in the energy (see macs_exact_fraction)."""
 
 from __future__ import annotations
 
@@ -7,56 +8,16 @@ import torch
 from torch import nn
 
 from ..errors import AxhwError
-from ..torch import candidate_layers
-from ..torch.modules import is_vit_attention
+from ..torch.api import site_table
 from .library import Library
 
 
 def count_macs(model: nn.Module, calibration: list[torch.Tensor]) -> dict[str, int]:
-    """{layer: multiplications per inference} for every candidate layer of `model` (conv:
-    out_h*out_w*out_c*k_h*k_w*in_c/groups; linear: in*out per row; Q·Kᵀ and A·V: heads*N^2*head_dim)."""
-    layers = candidate_layers(model)
-    macs = dict.fromkeys(layers, 0)
-    hooks = []
-
-    def on(name: str, module: nn.Module):
-        def hook(m, args, out):
-            if isinstance(m, nn.Conv2d):
-                macs[name] += out.numel() * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
-            elif isinstance(m, nn.Linear):
-                macs[name] += out.numel() * m.in_features
-            elif isinstance(m, nn.MultiheadAttention):
-                q, k = args[0], args[1]
-                b = 1 if q.dim() == 2 else (q.shape[0] if m.batch_first else q.shape[1])
-                lq, lk = q.numel() // (b * m.embed_dim), k.numel() // (b * k.shape[-1])
-                e = m.embed_dim
-                for part, n in (("q_proj", lq * e * e), ("k_proj", lk * e * k.shape[-1]),
-                                ("v_proj", lk * e * args[2].shape[-1]), ("qk", lq * lk * e),
-                                ("av", lq * lk * e)):
-                    macs[f"{name}.{part}" if name else part] += b * n
-            else:  # timm-style attention: x (B, N, C)
-                x = args[0]
-                n_tok, c = x.shape[1], x.shape[2]
-                for part in ("qk", "av"):
-                    macs[f"{name}.{part}" if name else part] += x.shape[0] * n_tok * n_tok * c
-        hooks.append(module.register_forward_hook(hook))
-
-    for name, m in model.named_modules():
-        if name in layers or isinstance(m, nn.MultiheadAttention) or is_vit_attention(m):
-            if isinstance(m, (nn.Linear, nn.Conv2d, nn.MultiheadAttention)) or is_vit_attention(m):
-                on(name, m)
-    samples = 0
-    try:
-        with torch.no_grad():
-            for x in calibration:
-                model(x)
-                samples += x.shape[0]
-    finally:
-        for h in hooks:
-            h.remove()
-    if samples == 0:
-        raise AxhwError("no calibration sample to count MACs on")
-    return {k: int(round(v / samples)) for k, v in macs.items()}
+    """{site: multiplications per inference} for every emulated multiplication site of `model`,
+    counted where torch computes them over the calibration batches (functional calls included:
+    nn.MultiheadAttention's out_proj, F.linear on a module's weights; a routed expert is charged
+    the tokens it gets). Sites that cannot be emulated are not here."""
+    return {s.name: int(round(s.macs)) for s in site_table(model, calibration).values() if s.emulated}
 
 
 def unit_designs(value) -> list[str]:

@@ -10,11 +10,12 @@ the layer is quantized at its designs' width.
 
 from __future__ import annotations
 
-import copy
+import glob
 import hashlib
 import json
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 from functools import partial
 
@@ -25,7 +26,8 @@ from ..errors import AxhwError
 from ..cache import Cache
 from ..runner import Runner
 from ..torch import approximate, candidate_layers
-from .energy import assignment_energy, count_macs, unit_designs
+from ..torch.api import ExactSitesWarning, exact_fraction, site_table
+from .energy import assignment_energy, unit_designs
 from .fingerprint import task_fingerprint
 from .library import Library
 from .task import Task, user_code
@@ -56,39 +58,26 @@ def _luts(value, library: Library):
     return [_luts(v, library) for v in value]
 
 
-def _set(model: nn.Module, name: str, module: nn.Module) -> None:
-    parent, _, child = name.rpartition(".")
-    setattr(model.get_submodule(parent) if parent else model, child, module)
-
-
-def build_model(model: nn.Module, layers: dict, library: Library, calibration) -> nn.Module:
-    """The approximate model of an assignment. Layers of different widths are approximated in
-    separate copies (calibration runs the float model, so each copy sees the same activations)
-    and their approximate modules are moved into one model."""
-    known = candidate_layers(model)
+def build_model(model: nn.Module, layers: dict, library: Library, calibration,
+                known: dict | None = None) -> nn.Module:
+    """The approximate model of an assignment, each layer quantized at its designs' width (mixed
+    precision: calibration runs the float model, so every width sees the same activations).
+    `known`: the model's site kinds when the caller has them (else traced on the calibration)."""
+    known = known if known is not None else candidate_layers(model, calibration[0])
     for name in layers:
         if name not in known:
             raise AxhwError(f"unknown layer {name!r}: the model's layers are {', '.join(known)}")
     widths = layer_bits(layers, library)
-    groups: dict[int, dict] = {}
-    for name, value in layers.items():
-        groups.setdefault(widths[name][0], {})[name] = _luts(value, library)
-    if len(groups) <= 1:
-        bits, assign = next(iter(groups.items())) if groups else (library.bits, {"*": None})
+    assign = {glob.escape(name): _luts(value, library) for name, value in layers.items()}
+    bits = {glob.escape(name): widths[name][0] for name in layers}
+    return _approximate(model, assign or {"*": None}, calibration, bits=bits or library.bits)
+
+
+def _approximate(model: nn.Module, assign: dict, calibration, bits) -> nn.Module:
+    """approximate() without its exact-sites warning: the DSE reports macs_exact_fraction."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExactSitesWarning)
         return approximate(model, assign, calibration, bits=bits)
-    parts = {b: approximate(model, a, calibration, bits=b) for b, a in groups.items()}
-    combined = copy.deepcopy(model)
-    owners = {}
-    for b, assign in groups.items():  # attention wrappers first, then every approximate layer
-        for name in assign:
-            owner = name.rpartition(".")[0]
-            if known[name] == "matmul" and owner not in owners:
-                owners[owner] = parts[b].get_submodule(owner)
-                _set(combined, owner, owners[owner])
-    for b, assign in groups.items():
-        for name in assign:
-            _set(combined, name, parts[b].get_submodule(name))
-    return combined
 
 
 @dataclass
@@ -110,7 +99,12 @@ class Evaluator:
         self.task, self.library, self.recipe = task, library, recipe
         self.jobs, self.dask_scheduler, self.progress = jobs, dask_scheduler, progress
         with user_code(f"task {task.name}: the model, run on the calibration data,"):
-            self.macs = count_macs(task.model, task.calibration)
+            self.sites = sites = site_table(task.model, task.calibration)
+        self.macs = {s.name: int(round(s.macs)) for s in sites.values() if s.emulated}
+        self.kinds = {s.name: s.kind for s in sites.values() if s.emulated}
+        # energy counts the emulated sites only; this share of the MACs runs exact float outside it
+        self.macs_exact_fraction = exact_fraction(sites)
+        self.exact_sites = {s.name: s.reason for s in sites.values() if not s.emulated}
         self.evaluations = 0  # configurations measured (memory or disk cache hits excluded)
         self.memo: dict[str, dict] = {}
         self._lut_sha: dict[str, str] = {}
@@ -123,17 +117,17 @@ class Evaluator:
         self.out_exact = None
         if baseline:
             self.accuracy_float, _ = task.score(task.model)
-            exact = approximate(task.model, {"*": library.exact_of(library.bits, False)},
-                                task.calibration, bits=library.bits)
+            exact = _approximate(task.model, {"*": library.exact_of(library.bits, False)},
+                                 task.calibration, library.bits)
             self.accuracy_exact, self.out_exact = task.score(exact)
 
     def model(self, layers: dict, tune: bool = False) -> nn.Module:
-        m = build_model(self.task.model, layers, self.library, self.task.calibration)
+        m = build_model(self.task.model, layers, self.library, self.task.calibration, self.kinds)
         if tune:  # ALWANN weight tuning, then the tuned float model is approximated afresh
             from .tune import tuned_model  # noqa: PLC0415
 
             m = build_model(tuned_model(self.task.model, m, self.task.calibration), layers,
-                            self.library, self.task.calibration)
+                            self.library, self.task.calibration, self.kinds)
         return m
 
     def energy(self, layers: dict) -> tuple[float | None, float | None]:

@@ -104,9 +104,10 @@ class MnistMoE(nn.Module):
         return self.moe(self.features(x))
 
 
-def expert_groups(model: nn.Module) -> dict[str, list[str]]:
-    """{unit: [approximable layer names]} with every expert one unit (see module doc)."""
-    layers = candidate_layers(model)
+def expert_groups(model: nn.Module, layers=None) -> dict[str, list[str]]:
+    """{unit: [approximable layer names]} with every expert one unit (see module doc); `layers`:
+    the site names to group (default: those the module types give)."""
+    layers = candidate_layers(model) if layers is None else layers
     experts = [f"{name}.{child}" if name else child
                for name, m in model.named_modules()
                if isinstance(m, nn.ModuleList) and name.rsplit(".", 1)[-1] == "experts"

@@ -72,13 +72,18 @@ def write_html(df, path: Path, title: str, summary: dict) -> Path:
                       title=title, height=520)
     facts = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(json.dumps(v))}</td></tr>"
                     for k, v in summary.items() if k != "macs")
+    exact = summary.get("macs_exact_fraction") or 0.0
+    scope = ("<p>energy_rel and energy_pj count the emulated multiplications only"
+             + (f": {100 * exact:.2f} % of the model's MACs are at sites axhw cannot emulate; they "
+                "run exact float and are in no energy figure.</p>" if exact > 0 else
+                " (every multiplication of this model is emulated).</p>"))
     table = df.drop(columns=["config"]).to_html(index=False, border=0, na_rep="",
                                                 float_format=lambda v: f"{v:.5g}")
     page = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:1.5em}} table{{border-collapse:collapse;font-size:12px}}
 td,th{{padding:2px 6px;border-bottom:1px solid #ddd;text-align:left}}</style></head><body>
-<h1>{html.escape(title)}</h1><table>{facts}</table>
+<h1>{html.escape(title)}</h1><table>{facts}</table>{scope}
 {fig.to_html(full_html=False, include_plotlyjs=True)}
 <h2>Every evaluated configuration</h2>{table}
 </body></html>

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import AxhwError
 from ..fileio import write_json
 from ..outdir import check_replaceable, claim, new_tmp_dir, replace_dir
 from ..runner import interruptible
@@ -43,8 +44,12 @@ def search(task: Task | str, library: Library | str, outdir: str | Path, *, meth
            pdk: str | None = None, bits: int = 8, granularity: str = "layer",
            budget: float | None = None, max_drop: float | None = None, evals: int | None = None,
            seed: int = 0, tune: bool = False, jobs: int = 1, dask_scheduler: str | None = None,
-           widths=None, verify_hardware: bool = True, options: dict | None = None) -> dict:
-    """Run a search and write OUTDIR; returns the summary (the CLI's last-line JSON)."""
+           widths=None, verify_hardware: bool = True, options: dict | None = None,
+           allow_exact_sites: bool = False) -> dict:
+    """Run a search and write OUTDIR; returns the summary (the CLI's last-line JSON).
+
+    The energy counts the emulated multiplication sites only; a `budget` on a model with sites
+    that cannot be emulated (macs_exact_fraction > 0) is refused unless `allow_exact_sites`."""
     t0 = time.time()
     outdir = Path(outdir)
     check_replaceable(outdir, WHAT)  # before any work; checked again when it is replaced
@@ -52,6 +57,11 @@ def search(task: Task | str, library: Library | str, outdir: str | Path, *, meth
     with claim(outdir, remove_if_unused=True) as out, interruptible(
             lambda: f"{evaluator.evaluations if evaluator else 0:,} evaluations done (cached)"):
         evaluator = _context(task, library, pdk, bits, jobs, dask_scheduler, widths)
+        if budget is not None and evaluator.macs_exact_fraction > 0 and not allow_exact_sites:
+            first, why = next(iter(evaluator.exact_sites.items()))
+            raise AxhwError(f"--budget: {100 * evaluator.macs_exact_fraction:.2f} % of the model's "
+                            f"MACs are at sites that cannot be emulated (e.g. {first}: {why}) and "
+                            "are not in the energy; give --allow-exact-sites to search anyway")
         s = Search(evaluator, granularity, budget, max_drop, evals, seed, tune,
                    options=options or {})
         chosen = run_method(method, s)
@@ -89,7 +99,8 @@ def _write_outputs(s: Search, method: str, chosen: dict, tmp: Path, outdir: Path
         "method": method, "granularity": s.granularity, "budget": s.budget, "max_drop": s.max_drop,
         "energy_rel": chosen["energy_rel"], "energy_pj": chosen["energy_pj"],
         "accuracy": chosen["accuracy"], "accuracy_exact": ev.accuracy_exact,
-        "accuracy_float": ev.accuracy_float, "macs": ev.macs, "evaluations": ev.evaluations,
+        "accuracy_float": ev.accuracy_float, "macs": ev.macs,
+        "macs_exact_fraction": ev.macs_exact_fraction, "evaluations": ev.evaluations,
         "hypervolume": hypervolume(df["energy_rel"], df["accuracy"]),
         **s.notes, "seconds": round(time.time() - t0, 2),
         "assignment": str(outdir.resolve() / "assignment.json"),
@@ -119,7 +130,8 @@ def evaluate_assignment(task: Task | str, assignment: str | Path, library: Libra
     ev = Evaluator(t, lib, progress=False)
     r = ev.measure_now(a["layers"])
     return {"accuracy": r["accuracy"], "energy_rel": r["energy_rel"], "energy_pj": r["energy_pj"],
-            "macs": ev.macs, "accuracy_exact": ev.accuracy_exact, "accuracy_float": ev.accuracy_float,
+            "macs": ev.macs, "macs_exact_fraction": ev.macs_exact_fraction,
+            "accuracy_exact": ev.accuracy_exact, "accuracy_float": ev.accuracy_float,
             "output_error": r["output_error"]}
 
 

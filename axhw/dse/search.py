@@ -12,10 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from torch import nn
 
 from ..errors import AxhwError
-from ..torch import candidate_layers
 from .evaluate import Evaluator
 
 GRANULARITIES = ("layer", "filter", "kernel", "expert")
@@ -62,14 +60,14 @@ class Search:
         self.rng = np.random.default_rng(self.seed)
         self.library = self.evaluator.library
         self.model = self.evaluator.task.model
-        self.kinds = candidate_layers(self.model)
+        self.kinds = self.evaluator.kinds
         self.layers = [n for n in self.kinds if self.evaluator.macs.get(n, 0) > 0]
         # units sharing one design: each layer, or (expert granularity) each MoE expert
         self.units = {n: [n] for n in self.layers}
         if self.granularity == "expert":
             from .moe import expert_groups  # noqa: PLC0415
 
-            groups = expert_groups(self.model).items()
+            groups = expert_groups(self.model, self.layers).items()
             self.units = {u: [n for n in ls if n in self.layers] for u, ls in groups}
             self.units = {u: ls for u, ls in self.units.items() if ls}
         if self.budget is not None:
@@ -89,13 +87,11 @@ class Search:
 
     def unit_shape(self, layer: str) -> tuple:
         """() one design per layer, (N,) per filter, (N, C) per kernel (Conv2d only)."""
-        kind = self.kinds[layer]
-        if self.granularity in ("layer", "expert") or kind == "matmul":
+        out, inputs = self.evaluator.sites[layer].channels
+        if self.granularity in ("layer", "expert") or out is None:  # a product of two activations
             return ()
-        m = self.model.get_submodule(layer)
-        out = m.out_features if isinstance(m, nn.Linear) else m.out_channels
-        if self.granularity == "kernel" and kind == "conv2d":
-            return (out, m.in_channels // m.groups)
+        if self.granularity == "kernel" and self.kinds[layer] == "conv2d":
+            return (out, inputs)
         return (out,)
 
     def value(self, layer: str, idx) -> str | list:

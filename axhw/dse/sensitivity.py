@@ -43,22 +43,24 @@ class Sensitivity:
         total, count = 0.0, 0
         try:
             for x, y in zip(calibration, self.labels):
+                before = {n: len(self.outputs[n]) for n in self.layers}
                 out = self.ref(x)
-                ys = [self.outputs[n][-1] for n in self.layers]
+                live = [n for n in self.layers if len(self.outputs[n]) > before[n]]  # reached
+                ys = [self.outputs[n][-1] for n in live]
                 loss = F.cross_entropy(out, y, reduction="sum")
                 total += float(loss.detach())
                 count += len(y)
-                for n, g in zip(self.layers, torch.autograd.grad(loss, ys, retain_graph=True)):
+                for n, g in zip(live, torch.autograd.grad(loss, ys, retain_graph=True)):
                     self.grads[n].append(g.detach())
                 # true Fisher E_{c~p}[g_c g_cᵀ]: one gradient per class, weighted by √p
                 p = out.detach().softmax(-1)
-                per_class = {n: [] for n in self.layers}
+                per_class = {n: [] for n in live}
                 for c in range(out.shape[-1]):
                     target = torch.full_like(y, c)
                     lc = (F.cross_entropy(out, target, reduction="none") * p[:, c].sqrt()).sum()
-                    for n, g in zip(self.layers, torch.autograd.grad(lc, ys, retain_graph=True)):
+                    for n, g in zip(live, torch.autograd.grad(lc, ys, retain_graph=True)):
                         per_class[n].append(g.detach().reshape(g.shape[0], -1).to(torch.float32))
-                for n in self.layers:
+                for n in live:
                     self.fisher[n].append(torch.stack(per_class[n], 1))  # (B, classes, outputs)
                     self.outputs[n][-1] = self.outputs[n][-1].detach()
         finally:

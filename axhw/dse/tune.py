@@ -51,6 +51,8 @@ def tuned_model(model: nn.Module, approx: nn.Module, calibration) -> nn.Module:
     for h in hooks:
         h.remove()
     for name, layer in layers.items():
+        if not seen[name]:  # a site its module's own call never reaches (weights used functionally)
+            continue
         op = layer.op
         bits, signed = op.bits, op.signed
         m = qmax(bits, signed)

@@ -1,5 +1,6 @@
-"""Approximate layers (Linear, Conv2d, attention matmul) and attention wrappers that expose
-Q·Kᵀ and attention·V as replaceable `qk` / `av` submodules."""
+"""Approximate layers: swapped nn.Linear / nn.Conv2d, functional weight sites (the F.linear /
+F.conv* calls a module makes), products of two activations; the nn.MultiheadAttention rebuild
+that splits its packed in-projection into q/k/v Linears."""
 
 from __future__ import annotations
 
@@ -15,11 +16,22 @@ from .multipliers import LayerMultipliers
 from .quant import AbsObserver, QuantConfig, scale_from_amax
 
 
+SITE_CHILD = "axhw"  # a functional weight site's layer: child `axhw` of the module that owns it
+
+
+def replace_module(model: nn.Module, name: str, module: nn.Module) -> None:
+    """Put `module` at the qualified `name` of `model` (the one module-replacement helper)."""
+    if not name:
+        raise AxhwError("the model itself is a single layer: wrap it in nn.Sequential")
+    model.set_submodule(name, module)
+
+
 class ApproxLayer(nn.Module):
     """Shared state: the layer's multipliers, activation calibration and the calibrate/approx mode.
 
     While ``calibrating`` the layer computes in float and records its activation inputs; afterwards
-    the activation clip values sit in the ``act_amax`` buffer (saved with the state dict).
+    the activation clip values sit in the ``act_amax`` buffer (saved with the state dict). A layer
+    runs with torch-function interception off: its own products are the emulated ones.
     """
 
     def __init__(self, mults: LayerMultipliers, config: QuantConfig, n_inputs: int):
@@ -30,16 +42,23 @@ class ApproxLayer(nn.Module):
         self.observers = [AbsObserver(config) for _ in range(n_inputs)]
         self.register_buffer("act_amax", torch.zeros(n_inputs))
 
+    def __call__(self, *args, **kwargs):
+        with torch._C.DisableTorchFunction():
+            return super().__call__(*args, **kwargs)
+
     def start_calibration(self) -> None:
         self.calibrating = True
         self.observers = [AbsObserver(self.config) for _ in self.observers]
 
+    @property
+    def calls_seen(self) -> int:
+        return min(o.calls for o in self.observers)
+
     def finish_calibration(self, name: str) -> None:
+        """Clip values from what the layer saw; a non-finite input is an error."""
         if any(o.nonfinite for o in self.observers):
-            raise AxhwError(f"layer {name} saw NaN or infinite inputs during calibration: check "
-                            "the calibration data (and the weights of the layers before it)")
-        if any(o.hist is None and o.max == 0.0 for o in self.observers):
-            raise AxhwError(f"layer {name} saw no non-zero input during calibration")
+            raise AxhwError(f"layer {name} got NaN or infinite inputs during calibration: the float "
+                            "model does not compute finite values on the calibration data")
         self.act_amax.copy_(torch.tensor([o.amax() for o in self.observers]))
         self.calibrating = False
 
@@ -60,6 +79,77 @@ class ApproxLayer(nn.Module):
         return (f"multipliers={m.names}{where}, bits={m.bits}, "
                 f"{'signed' if m.signed else 'sign-magnitude'}, gradient={self.op.gradient}")
 
+    # -- the emulated products, shared by the swapped modules and the functional sites --
+    def linear(self, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> torch.Tensor:
+        if self.calibrating:
+            self.observe(x)
+            return F.linear(x, w, b)
+        y = LutMatmul.apply(x.reshape(-1, w.shape[1]), w.T, self.act_scale(), self.weight_scale(w),
+                            self.op)
+        y = y.reshape(x.shape[:-1] + (w.shape[0],))
+        return y if b is None else y + b
+
+    def conv2d(self, x, w, b, stride=1, padding=0, dilation=1, groups=1) -> torch.Tensor:
+        stride, dilation = _pair(stride), _pair(dilation)
+        if self.calibrating:
+            self.observe(x)
+            return F.conv2d(x, w, b, stride, padding, dilation, groups)
+        if isinstance(padding, str):  # 'same' / 'valid': zero padding, extra on the bottom/right
+            x = F.pad(x, _string_padding(padding, w.shape[2:], dilation))
+            padding = 0
+        geometry = (stride, _pair(padding), dilation, groups)
+        y = LutConv2d.apply(x, w, self.act_scale(), self.weight_scale(w), self.op, geometry)
+        return y if b is None else y + b.view(1, -1, 1, 1)
+
+    def conv1d(self, x, w, b, stride=1, padding=0, dilation=1, groups=1) -> torch.Tensor:
+        """As a convolution of height 1."""
+        if self.calibrating:
+            self.observe(x)
+            return F.conv1d(x, w, b, stride, padding, dilation, groups)
+        pad = padding if isinstance(padding, str) else (0, _single(padding))
+        y = self.conv2d(x.unsqueeze(2), w.unsqueeze(2), b, (1, _single(stride)), pad,
+                        (1, _single(dilation)), groups)
+        return y.squeeze(2)
+
+    def conv_transpose2d(self, x, w, b, stride=1, padding=0, output_padding=0, groups=1,
+                         dilation=1) -> torch.Tensor:
+        """As the convolution a conv engine runs: the input with stride-1 zeros between its pixels,
+        padded by dilation*(k-1)-padding (+output_padding), and the flipped, transposed kernel.
+        Inserted zeros read code 0, like padding."""
+        if self.calibrating:
+            self.observe(x)
+            return F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation)
+        (sh, sw), (ph, pw), (oh, ow), (dh, dw) = map(_pair, (stride, padding, output_padding, dilation))
+        B, C, H, W = x.shape
+        kh, kw = w.shape[2:]
+        xz = x.new_zeros(B, C, (H - 1) * sh + 1, (W - 1) * sw + 1)
+        xz[:, :, ::sh, ::sw] = x
+        lo_h, lo_w = dh * (kh - 1) - ph, dw * (kw - 1) - pw
+        xz = F.pad(xz, (lo_w, lo_w + ow, lo_h, lo_h + oh))  # negative: crops
+        cin_g, cout_g = C // groups, w.shape[1]
+        w2 = (w.reshape(groups, cin_g, cout_g, kh, kw).transpose(1, 2)
+              .reshape(groups * cout_g, cin_g, kh, kw).flip(-2, -1))
+        return self.conv2d(xz, w2, b, 1, 0, (dh, dw), groups)
+
+
+def _pair(v) -> tuple[int, int]:
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _single(v) -> int:
+    return v[0] if isinstance(v, (tuple, list)) else v
+
+
+def _string_padding(padding: str, kernel, dilation) -> tuple[int, int, int, int]:
+    """F.pad widths (left, right, top, bottom) of padding='same' / 'valid' (torch puts an odd
+    total's extra zero on the right / bottom)."""
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding != "same":
+        raise AxhwError(f"padding={padding!r} is not valid: 'same', 'valid' or integers")
+    (th, tw) = (d * (k - 1) for d, k in zip(dilation, kernel))
+    return (tw // 2, tw - tw // 2, th // 2, th - th // 2)
+
 
 class ApproxLinear(ApproxLayer):
     def __init__(self, linear: nn.Linear, mults: LayerMultipliers, config: QuantConfig):
@@ -68,43 +158,33 @@ class ApproxLinear(ApproxLayer):
         self.weight, self.bias = linear.weight, linear.bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.calibrating:
-            self.observe(x)
-            return F.linear(x, self.weight, self.bias)
-        y = LutMatmul.apply(x.reshape(-1, self.in_features), self.weight.T, self.act_scale(),
-                            self.weight_scale(self.weight), self.op)
-        y = y.reshape(x.shape[:-1] + (self.out_features,))
-        return y if self.bias is None else y + self.bias
-
-
-def _conv_padding(conv: nn.Conv2d, name: str) -> tuple[int, int]:
-    if conv.padding_mode != "zeros":
-        raise AxhwError(f"{name}: padding_mode={conv.padding_mode!r} is not supported (zeros only)")
-    if conv.padding == "valid":
-        return (0, 0)
-    if conv.padding == "same":
-        total = [d * (k - 1) for d, k in zip(conv.dilation, conv.kernel_size)]
-        if any(t % 2 for t in total):
-            raise AxhwError(f"{name}: padding='same' needs asymmetric padding here; give it as ints")
-        return (total[0] // 2, total[1] // 2)
-    return tuple(conv.padding)
+        return self.linear(x, self.weight, self.bias)
 
 
 class ApproxConv2d(ApproxLayer):
-    def __init__(self, conv: nn.Conv2d, mults: LayerMultipliers, config: QuantConfig, name: str):
+    """A plain nn.Conv2d with zero padding (other padding modes run as functional sites)."""
+
+    def __init__(self, conv: nn.Conv2d, mults: LayerMultipliers, config: QuantConfig):
         super().__init__(mults, config, 1)
         self.weight, self.bias = conv.weight, conv.bias
-        self.geometry = (tuple(conv.stride), _conv_padding(conv, name), tuple(conv.dilation),
-                         conv.groups)
+        padding = conv.padding if isinstance(conv.padding, str) else tuple(conv.padding)
+        self.geometry = (tuple(conv.stride), padding, tuple(conv.dilation), conv.groups)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        stride, padding, dilation, groups = self.geometry
-        if self.calibrating:
-            self.observe(x)
-            return F.conv2d(x, self.weight, self.bias, stride, padding, dilation, groups)
-        y = LutConv2d.apply(x, self.weight, self.act_scale(), self.weight_scale(self.weight),
-                            self.op, self.geometry)
-        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
+        return self.conv2d(x, self.weight, self.bias, *self.geometry)
+
+
+class ApproxCall(ApproxLayer):
+    """A functional weight site: the F.linear / F.conv1d / F.conv2d / F.conv_transpose2d call a
+    module makes itself (a subclass with its own forward, weights used functionally), emulated
+    with the call's own arguments. Lives as child ``axhw`` of that module."""
+
+    def __init__(self, kind: str, mults: LayerMultipliers, config: QuantConfig):
+        super().__init__(mults, config, 1)
+        self.kind = kind
+
+    def forward(self, *args, **kwargs) -> torch.Tensor:
+        return getattr(self, self.kind)(*args, **kwargs)
 
 
 class ApproxMatmul(ApproxLayer):
@@ -117,6 +197,8 @@ class ApproxMatmul(ApproxLayer):
         if self.calibrating:
             self.observe(a, b)
             return a @ b
+        va, vb = a.dim() == 1, b.dim() == 1  # torch.matmul's vector rules
+        a, b = (a.unsqueeze(0) if va else a), (b.unsqueeze(-1) if vb else b)
         lead = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         a3 = a.expand(lead + a.shape[-2:]).reshape((-1,) + a.shape[-2:])
         b3 = b.expand(lead + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
@@ -125,7 +207,9 @@ class ApproxMatmul(ApproxLayer):
             out = torch.stack([LutMatmul.apply(x, y, sa, sb, self.op) for x, y in zip(a3, b3)])
         else:
             out = _batched_lut_matmul(a3, b3, sa, sb, self.op)
-        return out.reshape(lead + (a.shape[-2], b.shape[-1]))
+        out = out.reshape(lead + (a.shape[-2], b.shape[-1]))
+        out = out.squeeze(-1) if vb else out
+        return out.squeeze(-1 if vb else -2) if va else out
 
 
 def _batched_lut_matmul(a3, b3, sa, sb, op: LutOp) -> torch.Tensor:
@@ -141,42 +225,6 @@ def _batched_lut_matmul(a3, b3, sa, sb, op: LutOp) -> torch.Tensor:
     return y.reshape(M, B, N).permute(1, 0, 2)
 
 
-def _matmul(layer: nn.Module | None, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return a @ b if layer is None else layer(a, b)
-
-
-def is_vit_attention(m: nn.Module) -> bool:
-    """timm-style ViT attention: a `qkv` Linear, `num_heads`, `scale` and a `proj` Linear."""
-    return (isinstance(getattr(m, "qkv", None), nn.Linear) and isinstance(getattr(m, "proj", None), nn.Linear)
-            and isinstance(getattr(m, "num_heads", None), int) and hasattr(m, "scale"))
-
-
-class ViTAttention(nn.Module):
-    """timm ``Attention`` forward with the two matmuls as submodules `qk` and `av` (None = float)."""
-
-    def __init__(self, src: nn.Module):
-        super().__init__()
-        self.qkv, self.proj, self.num_heads, self.scale = src.qkv, src.proj, src.num_heads, src.scale
-        self.head_dim = getattr(src, "head_dim", src.qkv.in_features // src.num_heads)
-        for name in ("q_norm", "k_norm", "attn_drop", "norm", "proj_drop"):
-            setattr(self, name, getattr(src, name, None) or nn.Identity())
-        self.qk: nn.Module | None = None
-        self.av: nn.Module | None = None
-
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        B, N, _ = x.shape
-        qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)
-        q, k = self.q_norm(q), self.k_norm(k)
-        attn = _matmul(self.qk, q * self.scale, k.transpose(-2, -1))
-        if attn_mask is not None:
-            attn = attn.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool \
-                else attn + attn_mask
-        attn = self.attn_drop(attn.softmax(dim=-1))
-        x = _matmul(self.av, attn, v).transpose(1, 2).reshape(B, N, self.num_heads * self.head_dim)
-        return self.proj_drop(self.proj(self.norm(x)))
-
-
 def _linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
     lin = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None,
                     device=weight.device, dtype=weight.dtype)
@@ -188,9 +236,9 @@ def _linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
 
 
 class MultiheadAttention(nn.Module):
-    """``nn.MultiheadAttention`` with q/k/v/out projections as Linears and `qk` / `av` matmuls as
-    submodules, so each can be approximated. Same call signature and results (up to float
-    rounding); bias_k/bias_v and add_zero_attn are not supported."""
+    """``nn.MultiheadAttention`` with q/k/v/out projections as Linears and Q·Kᵀ, attention·V as
+    ``@`` products (sites `qk`, `av`), so each can be approximated. Same call signature and
+    results (up to float rounding); bias_k/bias_v and add_zero_attn are not supported."""
 
     def __init__(self, src: nn.MultiheadAttention, name: str):
         super().__init__()
@@ -209,8 +257,6 @@ class MultiheadAttention(nn.Module):
         self.q_proj, self.k_proj, self.v_proj = (_linear(w.detach(), None if c is None else c.detach())
                                                  for w, c in zip(weights, bias))
         self.out_proj = src.out_proj
-        self.qk: nn.Module | None = None
-        self.av: nn.Module | None = None
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         B, L, _ = x.shape
@@ -227,7 +273,7 @@ class MultiheadAttention(nn.Module):
         S = key.shape[1]
         q = self._heads(self.q_proj(query)) * (1.0 / math.sqrt(self.head_dim))
         k, v = self._heads(self.k_proj(key)), self._heads(self.v_proj(value))
-        attn = _matmul(self.qk, q, k.transpose(-2, -1))
+        attn = q @ k.transpose(-2, -1)
         if attn_mask is None and is_causal:
             attn_mask = torch.ones(L, S, dtype=torch.bool, device=q.device).triu(1)
         if attn_mask is not None:  # torch's convention: True / -inf = not allowed
@@ -241,7 +287,7 @@ class MultiheadAttention(nn.Module):
         weights = attn
         if self.training and self.dropout > 0:
             attn = F.dropout(attn, self.dropout)
-        out = _matmul(self.av, attn, v).transpose(1, 2).reshape(B, L, E)
+        out = (attn @ v).transpose(1, 2).reshape(B, L, E)
         out = self.out_proj(out)
         if unbatched:
             out, weights = out.squeeze(0), weights.squeeze(0)

@@ -98,6 +98,8 @@ class AbsObserver:
 
     def __init__(self, config: QuantConfig):
         self.config = config
+        self.calls = 0  # tensors observed
+        self.nonfinite = False
         self.max = 0.0
         self.width = 0.0
         self.hist: torch.Tensor | None = None
@@ -105,11 +107,14 @@ class AbsObserver:
 
     def observe(self, x: torch.Tensor) -> None:
         a = x.detach().abs().flatten().to(torch.float64).cpu()
+        self.calls += 1
         if a.numel() == 0:
             return
         if not bool(torch.isfinite(a).all()):
             self.nonfinite = True
-            return
+            a = a[torch.isfinite(a)]
+            if a.numel() == 0:
+                return
         self.max = max(self.max, float(a.max()))
         if self.config.calibration != "percentile":
             return

@@ -23,7 +23,7 @@ from torch import nn
 from ..errors import AxhwError
 from ..families.pruned import check_columns
 from .api import approx_layers, approximate, candidate_layers, finetune
-from .modules import ApproxConv2d, ApproxLinear
+from .modules import ApproxConv2d, ApproxLinear, replace_module
 from .quant import qmax, quantize
 
 
@@ -121,13 +121,13 @@ def tram_model(model: nn.Module, calibration_data, columns: int, *, bits: int = 
     columns (calibrated like ``approximate`` with the exact multiplier; attention matmuls stay
     float)."""
     check_columns(columns, bits)
-    names = [n for n, kind in candidate_layers(model).items() if kind != "matmul"]
+    names = [n for n, kind in candidate_layers(model).items() if kind in ("linear", "conv2d")]
     if not names:
         raise AxhwError("TRAM: the model has no Linear or Conv2d layer")
     q = approximate(model, dict.fromkeys(names, f"exact:bits={bits}"), calibration_data, bits=bits,
                     **approx_kwargs)
     for name, layer in approx_layers(q).items():
-        _replace(q, name, TramLayer(layer, columns, name))
+        replace_module(q, name, TramLayer(layer, columns, name))
     return q
 
 
@@ -145,13 +145,8 @@ def float_model(model: nn.Module) -> nn.Module:
                               dilation, groups, bias=layer.bias is not None)
         plain.weight = layer.weight
         plain.bias = layer.bias
-        _replace(out, name, plain)
+        replace_module(out, name, plain)
     return out
-
-
-def _replace(model: nn.Module, name: str, module: nn.Module) -> None:
-    parent, _, child = name.rpartition(".")
-    setattr(model.get_submodule(parent) if parent else model, child, module)
 
 
 def tram_layers(model: nn.Module) -> dict[str, TramLayer]:

@@ -232,11 +232,11 @@ ROWS: dict[str, Row | tuple[Row, list]] = {
     "dse_nan_calibration_input": Row(
         ("dse", "search", "--task", "tasks.py:nan", "--library", str(FIXTURE_TABLE), "--pdk",
          "nangate45", "--method", "uniform", "--no-verify", "-o", "out"),
-        r"layer 0 saw NaN or infinite inputs during calibration", setup=write("tasks.py", TASKS)),
+        r"layer 0 got NaN or infinite inputs during calibration", setup=write("tasks.py", TASKS)),
     "dse_model_without_layers": Row(
         ("dse", "search", "--task", "tasks.py:no_layer", "--library", str(FIXTURE_TABLE),
          "--pdk", "nangate45", "--method", "uniform", "--no-verify", "-o", "out"),
-        r"matches no layer; the model has no nn.Linear or nn.Conv2d layer",
+        r"matches no layer; the model has no multiplication site",
         setup=write("tasks.py", TASKS)),
     # -- 5. messages that say what is wrong ---------------------------------------------------------
     "json_ports_missing_from_verilog": Row(

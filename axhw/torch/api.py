@@ -171,7 +171,7 @@ def approximate(model: nn.Module, assign: dict, calibration_data, *, bits: int |
     if not batches:
         raise AxhwError("calibration_data yielded no batch")
     model = prepare(model if inplace else copy.deepcopy(model))
-    device = next(model.parameters()).device
+    device = next(model.parameters(), torch.empty(0)).device  # a model may hold no parameter
     sites = trace(model, [b.to(device) for b in batches])  # every path calibration takes
     emulated = {n: s.kind for n, s in sites.items() if s.emulated}
     exact = {n: s for n, s in sites.items() if not s.emulated}

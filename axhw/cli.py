@@ -8,8 +8,9 @@ import sys
 
 import click
 
-from . import __version__, progress
-from .errors import AxhwError
+from . import __version__
+from .infra import progress
+from .infra.errors import AxhwError
 
 # command name -> "module:attribute" (a click.Command). Loaded on first use.
 COMMANDS: dict[str, str] = {

@@ -2,9 +2,9 @@
 
 import pytest
 
-from axhw.design import load_design, write_design
-from axhw.families import make
-from axhw.verify import verify_design
+from axhw.design.record import load_design, write_design
+from axhw.gen.families import make
+from axhw.verify.dispatch import verify_design
 
 ICARUS_MATRIX = [
     ("exact", 8, 8, False, dict(encoding="and", tree="dadda")),

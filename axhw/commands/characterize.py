@@ -6,12 +6,12 @@ import json
 
 import click
 
-from ..activity import ACTIVITY_MODELS, ZERO_DELAY
-from ..characterize import (DEFAULT_CLOCK_NS, DEFAULT_SEED, DEFAULT_VECTORS, check_clock,
+from ..ppa.activity import ACTIVITY_MODELS, ZERO_DELAY
+from ..ppa.characterize import (DEFAULT_CLOCK_NS, DEFAULT_SEED, DEFAULT_VECTORS, check_clock,
                             characterize as run)
-from ..fileio import write_json
-from ..inputs import AbsolutePath, design_input
-from ..pdk import DEFAULT_PDK, PDK_ROOT_ENV, PDKS, load_library
+from ..infra.fileio import write_json
+from ..design.external import AbsolutePath, design_input
+from ..ppa.pdk import DEFAULT_PDK, PDK_ROOT_ENV, PDKS, load_library
 from .metrics import format_table as metrics_table
 
 # (key, label, format) of the PPA part of the human table.

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from ..design import load_design, write_design
-from ..errors import VerificationFailed
-from ..families import make
-from ..golden import all_pairs
-from ..metrics import compute_metrics
-from ..verify import verify_design
+from ..design.record import load_design, write_design
+from ..infra.errors import VerificationFailed
+from ..gen.families import make
+from ..design.golden import all_pairs
+from ..measure.metrics import compute_metrics
+from ..verify.dispatch import verify_design
 from .verify import format_result
 
 

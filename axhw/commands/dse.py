@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 
 
 def _methods() -> list[str]:
@@ -58,7 +58,7 @@ def search(task, library, pdk, bits, method, granularity, budget, max_drop, eval
         raise AxhwError(f"--widths {widths!r}: give comma-separated integers") from None
     if any(lam < 0 for lam in lambdas):
         raise AxhwError(f"--lambda {' '.join(map(str, lambdas))}: lambda must be >= 0")
-    from ..families.pruned import check_columns  # noqa: PLC0415
+    from ..gen.families.pruned import check_columns  # noqa: PLC0415
 
     check_columns(columns, bits)
     options = {"lambdas": list(lambdas), "c": ucb_c, "columns": columns, "epochs": epochs,

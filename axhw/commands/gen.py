@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..design import write_design
-from ..families import family_names, get_family
-from ..families.base import MIN_BITS, parse_kv
+from ..design.record import write_design
+from ..gen.families import family_names, get_family
+from ..gen.families.base import MIN_BITS, parse_kv
 
 
 def params_table(name: str) -> str:

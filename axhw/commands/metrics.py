@@ -6,9 +6,9 @@ import json
 
 import click
 
-from ..inputs import design_input
-from ..lut import SOURCES
-from ..metrics import (DEFAULT_NMED_NORM, DEFAULT_SAMPLES, NMED_NORMS, design_metrics,
+from ..design.external import design_input
+from ..measure.lut import SOURCES
+from ..measure.metrics import (DEFAULT_NMED_NORM, DEFAULT_SAMPLES, NMED_NORMS, design_metrics,
                        load_distribution)
 
 # (key, label, format) of the human table.

@@ -7,10 +7,10 @@ import json
 
 import click
 
-from ..design import load_design
-from ..errors import VerificationFailed
-from ..formal import ENGINES
-from ..verify import METHODS, verify_design
+from ..design.record import load_design
+from ..infra.errors import VerificationFailed
+from ..verify.formal import ENGINES
+from ..verify.dispatch import METHODS, verify_design
 
 
 def format_result(r) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from .energy import unit_designs
 from .evaluate import build_model
 from .library import Library, LibraryDesign
@@ -42,7 +42,7 @@ def load_assignment(path: str | Path) -> tuple[dict, Library]:
             bits = int(np.load(p, mmap_mode="r").shape[0]).bit_length() - 1
             designs[name] = LibraryDesign(name, bits, False, 0.0, "lut", None, p)
         else:
-            from ..design import load_design  # noqa: PLC0415
+            from ..design.record import load_design  # noqa: PLC0415
 
             d = load_design(p)
             designs[name] = LibraryDesign(name, d.bits_a, d.signed, 0.0, d.family, p)

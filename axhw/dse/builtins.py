@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import AxhwError
-from ..fileio import atomic_path, cache_root, ensure_dir
+from ..infra.errors import AxhwError
+from ..infra.fileio import atomic_path, cache_root, ensure_dir
 from .moe import MnistMoE
 from .task import Task, batches
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from ..torch import candidate_layers
 from ..torch.modules import is_vit_attention
 from .library import Library

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import AxhwError
-from ..fileio import cache_root, ensure_dir, write_json
-from ..parallel import dask_client, pool_worker_init
+from ..infra.errors import AxhwError
+from ..infra.fileio import cache_root, ensure_dir, write_json
+from ..infra.parallel import dask_client, pool_worker_init
 from ..torch import approximate, candidate_layers
 from .energy import assignment_energy, count_macs, unit_designs
 from .library import Library

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from ..torch import Lut
 
 MIN_BITS, MAX_BITS = 2, 8  # what axhw.torch quantizes to
@@ -47,8 +47,8 @@ class LibraryDesign:
             except (OSError, ValueError) as exc:
                 raise AxhwError(f"cannot read LUT {self.lut_path}: {exc}") from None
         else:
-            from ..design import load_design  # noqa: PLC0415
-            from ..lut import design_lut  # noqa: PLC0415
+            from ..design.record import load_design  # noqa: PLC0415
+            from ..measure.lut import design_lut  # noqa: PLC0415
 
             table = design_lut(load_design(self.design_path))
         lut = Lut(table, self.signed, self.name)
@@ -116,8 +116,8 @@ class Library:
 
     def exact_of(self, bits: int, signed: bool) -> Lut:
         """The exact product table of a width and signedness (the quantized baseline)."""
-        from ..families import make  # noqa: PLC0415
-        from ..golden import product_lut  # noqa: PLC0415
+        from ..gen.families import make  # noqa: PLC0415
+        from ..design.golden import product_lut  # noqa: PLC0415
 
         key = f"__exact{bits}{'s' if signed else 'u'}"
         if key not in self.luts:

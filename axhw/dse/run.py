@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from ..errors import AxhwError
-from ..fileio import ensure_dir, write_json
+from ..infra.errors import AxhwError
+from ..infra.fileio import ensure_dir, write_json
 from . import baselines, ilp, mcts, nsga, tram  # noqa: F401 - they register their methods
 from .evaluate import Evaluator, Recipe
 from .hardware import designs_of, emit_hardware

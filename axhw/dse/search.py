@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from torch import nn
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from ..torch import candidate_layers
 from .evaluate import Evaluator
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from . import arrays
 from .luts import INT32_MAX, prepare_luts
 

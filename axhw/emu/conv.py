@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from . import arrays
 from .gemm import choose_backend, cuda_module
 from .luts import check_codes, check_index, flat_offsets, prepare_luts

@@ -6,7 +6,7 @@ import functools
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from . import arrays
 from .luts import LutStack, check_codes, check_index, flat_offsets, prepare_luts
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..design import load_design
-from ..golden import pair_values, port_value, to_raw
+from ..design.record import load_design
+from ..design.golden import pair_values, port_value, to_raw
 
 MAX_REPORTED = 10
 

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AxhwError, ToolError
-from ..fileio import cache_root, ensure_dir
+from ..infra.errors import AxhwError, ToolError
+from ..infra.fileio import cache_root, ensure_dir
 from .simulators import sim_env, sim_version
 
 CHUNK = 1 << 16
-TEMPLATE = Path(__file__).resolve().parents[1] / "rtl_templates" / "pair_sweep_tb.v"  # package data
+TEMPLATE = Path(__file__).resolve().parent / "rtl_templates" / "pair_sweep_tb.v"  # package data
 
 
 def _template() -> str:

@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 
 SIMULATORS = ("icarus", "verilator")
 

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import AxhwError
-from ..fileio import atomic_path, ensure_dir, sha256_text, write_json
-from ..parallel import dask_client, pool_worker_init
+from ..infra.errors import AxhwError
+from ..infra.fileio import atomic_path, ensure_dir, sha256_text, write_json
+from ..infra.parallel import dask_client, pool_worker_init
 from .points import Point, count_points, expand, make_spec
 from .spec import SweepSpec
 
@@ -45,8 +45,8 @@ def _point_key(verilog_text: str, pdk: str, options: dict) -> str:
 
 
 def _load_design(point: Point, outdir: Path):
-    from ..design import load_design, write_design  # noqa: PLC0415
-    from ..inputs import load_external  # noqa: PLC0415
+    from ..design.record import load_design, write_design  # noqa: PLC0415
+    from ..design.external import load_external  # noqa: PLC0415
 
     if point.kind == "external":
         return load_external(point.verilog, top=point.top, bits=point.bits_a, bits_b=point.bits_b,
@@ -70,7 +70,7 @@ def _identity(point: Point, design=None) -> dict[str, Any]:
 
 
 def _verify(design, options: dict) -> dict[str, Any]:
-    from ..verify import verify_design  # noqa: PLC0415
+    from ..verify.dispatch import verify_design  # noqa: PLC0415
 
     mode = options["verify"]
     if mode == "off" or design.spec is None:
@@ -87,10 +87,10 @@ def _verify(design, options: dict) -> dict[str, Any]:
 
 
 def _lut(design, options: dict, outdir: Path) -> dict[str, Any]:
-    """Write luts/<top>.npy (RTL-simulated, cross-checked against the golden model by axhw.lut).
+    """Write luts/<top>.npy (RTL-simulated, cross-checked against the golden model by axhw.measure.lut).
 
     Off for designs over 16 input bits unless the SPEC says ``lut: always`` (2^32 entries)."""
-    from ..lut import design_lut  # noqa: PLC0415
+    from ..measure.lut import design_lut  # noqa: PLC0415
 
     want = options["lut"] == "always" or (options["lut"] == "auto" and
                                           design.bits_a + design.bits_b <= 16)
@@ -105,9 +105,9 @@ def _lut(design, options: dict, outdir: Path) -> dict[str, Any]:
 
 
 def _characterize(design, pdk: str, options: dict) -> dict[str, Any]:
-    """Metrics + PPA of one design on one PDK (axhw.characterize caches it by content)."""
-    from ..characterize import characterize  # noqa: PLC0415
-    from ..pdk import load_library  # noqa: PLC0415
+    """Metrics + PPA of one design on one PDK (axhw.ppa.characterize caches it by content)."""
+    from ..ppa.characterize import characterize  # noqa: PLC0415
+    from ..ppa.pdk import load_library  # noqa: PLC0415
 
     library = load_library(None if pdk == "custom" else pdk, options["pdk_root"],
                            options["liberty"] or ())
@@ -239,7 +239,7 @@ def _plain(value):
 def preflight(spec: SweepSpec) -> None:
     """What would fail every point, checked once before any work: PDK names and Liberty files,
     the activity file, the simulators verification needs."""
-    from ..pdk import load_library  # noqa: PLC0415
+    from ..ppa.pdk import load_library  # noqa: PLC0415
     from ..sim.simulators import sim_env  # noqa: PLC0415
 
     for pdk in spec.pdks:

@@ -1,12 +1,12 @@
 """Area, maximum frequency, power and energy per MAC of a systolic array on a cell library.
 
-The clocked flavour of :mod:`axhw.characterize`, built from the same pieces: Yosys synthesis with
-``dfflibmap`` (:func:`axhw.synth.synthesize`), OpenSTA with a real clock on ``clk``
-(:func:`axhw.sta.sta`: delay = minimum period incl. clock-to-Q and setup), and switching activity
+The clocked flavour of :mod:`axhw.ppa.characterize`, built from the same pieces: Yosys synthesis with
+``dfflibmap`` (:func:`axhw.ppa.synth.synthesize`), OpenSTA with a real clock on ``clk``
+(:func:`axhw.ppa.sta.sta`: delay = minimum period incl. clock-to-Q and setup), and switching activity
 from a simulated GEMM workload on the *mapped* netlist:
 
 * the flip-flops are cut out of the netlist (their outputs become inputs of the combinational
-  rest, evaluated by :mod:`axhw.netsim` from the cells' Liberty functions; their next state comes
+  rest, evaluated by :mod:`axhw.sim.netsim` from the cells' Liberty functions; their next state comes
   from the Liberty ``ff`` group), and the netlist is clocked cycle by cycle;
 * ``LANES`` independent workloads run side by side (one per bit of the packed words): reset, load a
   random weight tile (one row per cycle), then stream random activation vectors back to back with
@@ -29,16 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..activity import ZERO_DELAY, Activity, cell_pin_names, port_bit_names
-from ..characterize import CachedRun, check_clock
-from ..design import Design
-from ..errors import AxhwError, ToolError
-from ..golden import port_value
-from ..netsim import (CONST_BITS, _compile_cells, _run, parse_liberty_function, read_yosys_json,
+from ..ppa.activity import ZERO_DELAY, Activity, cell_pin_names, port_bit_names
+from ..ppa.characterize import CachedRun, check_clock
+from ..design.record import Design
+from ..infra.errors import AxhwError, ToolError
+from ..design.golden import port_value
+from ..sim.netsim import (CONST_BITS, _compile_cells, _run, parse_liberty_function, read_yosys_json,
                       unpack)
-from ..pdk import Library
-from ..sta import CLOCK_TOGGLES, LOAD_INVERTERS, sta
-from ..synth import synthesize
+from ..ppa.pdk import Library
+from ..ppa.sta import CLOCK_TOGGLES, LOAD_INVERTERS, sta
+from ..ppa.synth import synthesize
 from .design import array_from_dict
 from .model import functional
 
@@ -64,7 +64,7 @@ class FlopModel:
 @lru_cache(maxsize=None)
 def flop_model(liberty_files: tuple[Path, ...], cell: str) -> FlopModel:
     """Read the ``ff`` group of `cell` (liberty-parser on that cell's text only: whole libraries
-    take long to parse and axhw.pdk keeps no ff facts)."""
+    take long to parse and axhw.ppa.pdk keeps no ff facts)."""
     from liberty.parser import parse_liberty  # noqa: PLC0415
 
     head = re.compile(r'\bcell\s*\(\s*"?' + re.escape(cell) + r'"?\s*\)\s*\{')

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..design import Design, design_dict, spec_from_dict, write_design
-from ..errors import AxhwError
-from ..fileio import ensure_dir, sha256_text, write_json, write_text
+from ..design.record import Design, design_dict, spec_from_dict, write_design
+from ..infra.errors import AxhwError
+from ..infra.fileio import ensure_dir, sha256_text, write_json, write_text
 from .array import SystolicArray
 from .rtl import array_verilog, port_list
 
@@ -111,7 +111,7 @@ def array_from_dict(d: dict[str, Any], where: str = "design") -> SystolicArray:
 
 
 def load_array_design(path: Path, d: dict[str, Any]) -> Design:
-    """The generic Design view of an array sidecar (``axhw.design.load_design`` calls this)."""
+    """The generic Design view of an array sidecar (``axhw.design.record.load_design`` calls this)."""
     arr = array_from_dict(d, str(path))
     vpath = (path.parent / d["verilog"]).resolve()
     if not vpath.is_file():

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..golden import port_value, to_raw
+from ..design.golden import port_value, to_raw
 from .array import SystolicArray
 
 

@@ -11,9 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..design import Design
-from ..errors import AxhwError, ToolError
-from ..fileio import ensure_dir
+from ..design.record import Design
+from ..infra.errors import AxhwError, ToolError
+from ..infra.fileio import ensure_dir
 from ..sim.cocotb_run import build_testbench, environ, first_line, prepared_runner
 from ..sim.simulators import sim_env
 from .design import array_from_dict
@@ -69,7 +69,7 @@ def run_array(sim: str, design_json: Path, seed: int = 1, **workload) -> dict:
 
 def verify_array(design: Design, sims, samples: int, seed: int, **workload):
     """VerifyResults for `axhw verify` (``samples`` is unused: the workload sets the size)."""
-    from ..verify import VerifyResult  # noqa: PLC0415 - axhw.verify dispatches here
+    from ..verify.dispatch import VerifyResult  # noqa: PLC0415 - axhw.verify.dispatch dispatches here
 
     if design.json_path is None:
         raise AxhwError("a systolic array is verified from its JSON sidecar")

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from .gradients import GRADIENTS
 from .modules import (ApproxConv2d, ApproxLayer, ApproxLinear, ApproxMatmul, MultiheadAttention,
                       ViTAttention, is_vit_attention)

@@ -1,0 +1,177 @@
+"""A design = Verilog file + JSON sidecar. The JSON is the contract every later stage reads.
+
+Keys: top, verilog (relative to the JSON), family, params (defaults resolved), bits_a, bits_b,
+signed, out_bits, out_signed, out_shift, bit_linear, ports, verilog_sha256, axhw_version, notes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..infra.errors import AxhwError
+from ..gen.families import get_family
+from ..gen.families.base import Multiplier
+from ..infra.fileio import ensure_dir, sha256_text, write_json, write_text
+
+
+@dataclass
+class Design:
+    """A loaded design. `spec` is the family instance (golden model) for axhw designs, None for
+    external Verilog."""
+
+    json_path: Path | None
+    top: str
+    verilog_path: Path
+    family: str
+    params: dict[str, Any]
+    bits_a: int
+    bits_b: int
+    signed: bool
+    out_bits: int
+    out_signed: bool
+    spec: Multiplier | None = None
+    ports: tuple[str, str, str] = ("a", "b", "p")
+    meta: dict[str, Any] | None = None
+
+    def golden(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        if self.spec is None:
+            raise AxhwError(f"design {self.top} has no golden model (external Verilog)")
+        return self.spec.golden(A, B)
+
+    @property
+    def out_shift(self) -> int:
+        """Port p holds product bits from out_shift up: product scale = port value << out_shift
+        (JSON key "out_shift"; absent = 0)."""
+        return int((self.meta or {}).get("out_shift", 0))
+
+    @property
+    def verilog_sha256(self) -> str:
+        return sha256_text(self.verilog_path.read_text())
+
+
+def design_dict(spec: Multiplier, verilog_name: str, verilog_text: str) -> dict[str, Any]:
+    return {
+        "top": spec.top,
+        "verilog": verilog_name,
+        "family": spec.family,
+        "params": spec.params(),
+        "bits_a": spec.bits_a,
+        "bits_b": spec.bits_b,
+        "signed": spec.signed,
+        "out_bits": spec.out_bits,
+        "out_signed": spec.out_signed,
+        "out_shift": spec.out_shift,
+        "bit_linear": bool(spec.bit_linear),
+        "ports": {"a": "a", "b": "b", "p": "p"},
+        "verilog_sha256": sha256_text(verilog_text),
+        "axhw_version": __version__,
+        "notes": spec.notes(),
+    }
+
+
+def write_design(spec: Multiplier, outdir: Path) -> Path:
+    """Write ``<top>.v`` and ``<top>.json`` into outdir (atomically); return the JSON path."""
+    outdir = ensure_dir(Path(outdir))
+    text = spec.verilog()
+    vname = f"{spec.top}.v"
+    write_text(outdir / vname, text)
+    json_path = outdir / f"{spec.top}.json"
+    write_json(json_path, design_dict(spec, vname, text))
+    return json_path
+
+
+def spec_from_dict(d: dict[str, Any]) -> Multiplier:
+    cls = get_family(d["family"])
+    return cls(bits_a=int(d["bits_a"]), bits_b=int(d["bits_b"]), signed=bool(d["signed"]),
+               **{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.get("params", {}).items()})
+
+
+# key -> (accepted JSON types, what to call them in an error)
+_KEY_TYPES = {"top": (str, "a string"), "verilog": (str, "a string"), "family": (str, "a string"),
+              "bits_a": (int, "an integer"), "bits_b": (int, "an integer"),
+              "out_bits": (int, "an integer"), "signed": (bool, "true or false"),
+              "out_signed": (bool, "true or false"), "params": (dict, "an object"),
+              "verilog_sha256": (str, "a string")}
+
+
+def read_design_json(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`, or a one-line error saying why it is not a design JSON."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise AxhwError(f"design file not found: {path}") from None
+    except OSError as exc:
+        raise AxhwError(f"cannot read design JSON {path}: {exc.strerror or exc}") from None
+    try:
+        d = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise AxhwError(f"{path}: not a design JSON (binary data, not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise AxhwError(f"{path}: not a design JSON ({exc})") from None
+    if not isinstance(d, dict):
+        raise AxhwError(f"{path}: not a design JSON object")
+    for key, (kind, what) in _KEY_TYPES.items():
+        v = d.get(key)
+        if v is not None and (not isinstance(v, kind) or (kind is int and isinstance(v, bool))):
+            raise AxhwError(f"{path}: {key} must be {what}, not {json.dumps(v)[:40]}")
+    return d
+
+
+def check_verilog_hash(path: Path, d: dict[str, Any], vpath: Path) -> None:
+    """Refuse a Verilog file edited after `axhw gen` wrote it: its JSON (golden model, params)
+    would describe another circuit."""
+    want = d.get("verilog_sha256")
+    if want is not None and sha256_text(vpath.read_text(errors="replace")) != want:
+        raise AxhwError(f"{path}: {vpath.name} has changed since it was generated (verilog_sha256 "
+                        "differs): regenerate it with `axhw gen`, or verify the edited file with "
+                        "`axhw verify --allow-edited`")
+
+
+def load_design(path: Path | str, allow_edited: bool = False) -> Design:
+    """Load a design JSON written by ``axhw gen`` (and rebuild its golden model).
+
+    A Verilog file whose content no longer matches the JSON's ``verilog_sha256`` is refused unless
+    `allow_edited` (then it is checked as it is now against the JSON's golden model)."""
+    path = Path(path)
+    d = read_design_json(path)
+    if d.get("family") == "systolic":  # an array of multipliers (axhw.systolic), not a family
+        from ..systolic.design import load_array_design  # noqa: PLC0415
+
+        design = load_array_design(path, d)
+        if not allow_edited:
+            check_verilog_hash(path, d, design.verilog_path)
+        return design
+    missing = [k for k in ("top", "verilog", "family", "bits_a", "bits_b", "signed", "out_bits")
+               if k not in d]
+    if missing:
+        raise AxhwError(f"{path}: not an axhw design JSON (missing {', '.join(missing)})")
+    vpath = (path.parent / d["verilog"]).resolve()
+    if not vpath.is_file():
+        raise AxhwError(f"{path}: Verilog file {vpath} not found")
+    if not allow_edited:
+        check_verilog_hash(path, d, vpath)
+    spec = None
+    try:
+        spec = spec_from_dict(d)
+    except AxhwError as exc:
+        if d["family"] in ("external",):
+            spec = None
+        else:
+            raise AxhwError(f"{path}: {exc}") from None
+    except TypeError as exc:
+        raise AxhwError(f"{path}: parameters do not match family {d['family']}: {exc}") from None
+    ports = d.get("ports") or {"a": "a", "b": "b", "p": "p"}
+    if not isinstance(ports, dict) or sorted(ports) != ["a", "b", "p"] \
+            or not all(isinstance(v, str) for v in ports.values()):
+        raise AxhwError(f"{path}: ports must map a, b and p to port names")
+    return Design(json_path=path, top=d["top"], verilog_path=vpath, family=d["family"],
+                  params=d.get("params", {}), bits_a=int(d["bits_a"]), bits_b=int(d["bits_b"]),
+                  signed=bool(d["signed"]), out_bits=int(d["out_bits"]),
+                  out_signed=bool(d.get("out_signed", d["signed"])), spec=spec,
+                  ports=(ports["a"], ports["b"], ports["p"]), meta=d)

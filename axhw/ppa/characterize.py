@@ -1,0 +1,219 @@
+"""Power, area and delay of a design on a cell library, plus its error metrics.
+
+``characterize(design, library, clock_ns=10.0, vectors=4096, seed=1, activity_file=None,
+use_cache=True, activity_model="zero-delay") -> dict``
+    Yosys synthesis (:mod:`axhw.ppa.synth`), switching activity from simulating the mapped netlist on
+    an operand stream (:mod:`axhw.ppa.activity`; ``activity_model`` says how), OpenSTA timing and
+    per-pin energies (:mod:`axhw.ppa.sta`) scaled by that activity into power, and the exhaustive
+    error metrics of ``axhw metrics`` (:func:`axhw.measure.metrics.design_metrics`). Units:
+    ns, um^2, mW, pJ. The result is cached under ``<cache>/characterize/<key>.json`` where the key
+    covers the Verilog text, top and ports, the library content, the options, the flow version
+    and templates and the tool versions. Tool runs happen in ``<cache>/characterize/runs/<key>``
+    (logs kept there: a tool failure names its log).
+
+Clocked designs (e.g. a systolic array) use the pieces directly::
+
+    syn = synthesize(verilog, top, library, clock_ns, workdir)          # dfflibmap included
+    t = sta(syn, library, clock_ns, input_ports=[...], clock_port="clk")  # delay = min period
+    p = t.power(activity.cell_pins)  # toggles per period of every cell pin -> mW
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..infra import progress
+from .activity import (ACTIVITY_MODELS, ZERO_DELAY, Activity, operand_vectors, port_bit_names,
+                       switching_activity)
+from ..design.record import Design
+from ..infra.errors import AxhwError, ToolError
+from ..infra.fileio import cache_root, ensure_dir, sha256_file, sha256_text, write_json
+from ..design.golden import port_value, to_raw, to_value
+from .pdk import Library
+from .sta import LOAD_INVERTERS, sta
+from .synth import flow_template, synthesize
+from ..infra.tools import opensta
+
+# Bumped when the flow or the meaning of a result key changes (invalidates cached results).
+FLOW_VERSION = "4"  # 3: power from the simulated activity; 4: ABC area recovery (&nf -R 20)
+DEFAULT_CLOCK_NS = 10.0
+DEFAULT_VECTORS = 4096
+DEFAULT_SEED = 1
+
+
+def tool_versions() -> dict[str, str]:
+    return {"yosys": f"pyosys {importlib.metadata.version('pyosys')}",
+            "opensta": opensta.version(), "axhw": __version__}
+
+
+def input_port_names(synthesis) -> list[str]:
+    """OpenSTA names of the design's input port bits (single-bit after ``splitnets -ports``)."""
+    data = json.loads(Path(synthesis.netlist_json).read_text())
+    return list(port_bit_names(data, synthesis.top).values())
+
+
+def _cache_key(design: Design, library: Library, options: dict, versions: dict) -> str:
+    templates = [flow_template(n).template for n in ("synth.ys.tmpl", "sta.tcl.tmpl")]
+    fields = [FLOW_VERSION, design.verilog_path.read_text(errors="replace"), design.top,
+              ",".join(design.ports), library.pdk, library.sha256, ",".join(library.dont_use),
+              json.dumps(options, sort_keys=True), json.dumps(versions, sort_keys=True), *templates]
+    return sha256_text("\0".join(map(str, fields)))[:32]
+
+
+def check_mapping(design: Design, a_raw, b_raw, p_raw, log) -> None:
+    """The mapped netlist computes what the RTL computes (on the activity stream): the RTL's
+    LUT up to 16 input bits, else the golden model (mod 2^out_bits, as `axhw verify`)."""
+    from ..measure.lut import MAX_LUT_BITS, design_lut  # noqa: PLC0415
+
+    got = port_value(p_raw, design.out_bits, design.out_signed)
+    if design.bits_a + design.bits_b <= MAX_LUT_BITS:
+        got = got << design.out_shift  # the LUT is at product scale
+        want = design_lut(design)[a_raw, b_raw]
+    elif design.spec is not None:
+        want = design.golden(to_value(a_raw, design.bits_a, design.signed),
+                             to_value(b_raw, design.bits_b, design.signed))
+        want = port_value(to_raw(want, design.out_bits), design.out_bits, design.out_signed)
+    else:
+        return
+    bad = np.flatnonzero(got != want)
+    if len(bad):
+        k = bad[0]
+        raise ToolError("yosys", f"mapped netlist differs from the RTL on {len(bad)} of "
+                                 f"{len(got)} vectors (first: a_raw={a_raw[k]} b_raw={b_raw[k]} "
+                                 f"got {got[k]}, expected {want[k]})", str(log))
+
+
+class CachedRun:
+    """One characterization run's cache entry: ``result`` is the cached dict (or None); on a miss,
+    ``start()`` gives a private run folder (parallel runs of one key must not share files) and
+    ``keep()`` renames it to runs/<key> (a failed run's folder stays, its logs named in the error)
+    and ``finish(result)`` writes the result."""
+
+    def __init__(self, design: Design, library: Library, options: dict, use_cache: bool = True):
+        self.versions = tool_versions()
+        self.key = _cache_key(design, library, options, self.versions)
+        self.dir = ensure_dir(cache_root() / "characterize")
+        self.file = self.dir / f"{self.key}.json"
+        self.result = (json.loads(self.file.read_text())
+                       if use_cache and self.file.is_file() else None)
+
+    def start(self) -> Path:
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{self.key}.",
+                                             dir=ensure_dir(self.dir / "runs")))
+        return self.workdir
+
+    @property
+    def final(self) -> Path:
+        return self.dir / "runs" / self.key
+
+    def keep(self) -> Path:
+        try:
+            os.replace(self.workdir, self.final)
+        except OSError:  # an earlier or parallel run of the same key already holds it
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return self.final
+
+    def finish(self, result: dict) -> dict:
+        write_json(self.file, result)
+        return result
+
+
+MIN_CLOCK_NS, MAX_CLOCK_NS = 0.001, 1e6  # ABC's delay target is whole picoseconds
+
+
+def check_clock(clock_ns: float, name: str = "--clock-ns") -> float:
+    if not MIN_CLOCK_NS <= clock_ns < MAX_CLOCK_NS:  # also false for nan
+        raise AxhwError(f"{name} {clock_ns:g}: expected a clock period from {MIN_CLOCK_NS:g} "
+                        f"ns (1 ps) to below {MAX_CLOCK_NS:g} ns")
+    return float(clock_ns)
+
+
+def check_activity_model(model: str, name: str = "--activity-model") -> str:
+    if model not in ACTIVITY_MODELS:
+        raise AxhwError(f"{name} {model!r}: expected one of {', '.join(ACTIVITY_MODELS)}")
+    return model
+
+
+def timing_note(timing) -> dict:
+    """The ``delay_note`` of a design without constrained paths (else nothing)."""
+    return ({"delay_note": "no timing path: every output is constant (delay reported as 0)"}
+            if timing.unconstrained else {})
+
+
+def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLOCK_NS,
+                 vectors: int = DEFAULT_VECTORS, seed: int = DEFAULT_SEED,
+                 activity_file: str | Path | None = None, use_cache: bool = True,
+                 activity_model: str = ZERO_DELAY, error_metrics: bool = True) -> dict:
+    """PPA of `design` on `library` plus (with `error_metrics`) its error metrics."""
+    activity_model = check_activity_model(activity_model)
+    if design.family == "systolic":  # clocked array: sequential flow, GEMM workload activity
+        from ..systolic.characterize import characterize_array  # noqa: PLC0415
+
+        return characterize_array(design, library, clock_ns, vectors, seed, activity_file,
+                                  use_cache, activity_model)
+    clock_ns = check_clock(clock_ns)
+    a_raw, b_raw = operand_vectors(design, vectors, seed, activity_file)  # validates the file
+    options = {"clock_ns": clock_ns, "vectors": len(a_raw),
+               "seed": None if activity_file else seed,
+               "activity": sha256_file(Path(activity_file)) if activity_file else "uniform",
+               "load_inverters": LOAD_INVERTERS, "activity_model": activity_model}
+    if not error_metrics:  # (only then, so the cache keys of full results stay as they were)
+        options["error_metrics"] = False
+    run = CachedRun(design, library, options, use_cache)
+    if run.result is not None:
+        progress.step("cached result")
+        return run.result
+
+    from ..measure.metrics import design_metrics  # noqa: PLC0415 - numba import only when needed
+
+    t0 = time.perf_counter()
+    workdir = run.start()
+    progress.step(f"synthesizing {design.top} onto {library.pdk} (Yosys + ABC)")
+    syn = synthesize(design.verilog_path, design.top, library, clock_ns, workdir)
+    progress.step("timing and per-pin energies (OpenSTA)")
+    timing = sta(syn, library, clock_ns, input_port_names(syn))
+    progress.step(f"simulating the netlist on {len(a_raw):,} operand pairs "
+                  f"({activity_model} activity)")
+    act: Activity = switching_activity(syn, library, design.ports, a_raw, b_raw, activity_model,
+                                       timing.sdf)
+    check_mapping(design, a_raw, b_raw, act.outputs, syn.log)
+    power = timing.power(act.cell_pins)
+    ppa_s = time.perf_counter() - t0
+    if error_metrics:
+        progress.step("error metrics")
+    metrics = design_metrics(design) if error_metrics else {}
+    final = run.keep()
+    result = {
+        **metrics,
+        "pdk": library.pdk, "library": library.describe(),
+        "liberty": [str(p) for p in library.sources],
+        "clock_ns": clock_ns,
+        "area_um2": syn.area_um2, "cells": syn.cells, "cell_counts": syn.cell_counts,
+        "delay_ns": timing.delay_ns, "slack_ns": timing.slack_ns, **timing_note(timing),
+        "power_mw": power.total_mw, "dynamic_mw": power.dynamic_mw,
+        "internal_mw": power.internal_mw, "switching_mw": power.switching_mw,
+        "leakage_mw": power.leakage_mw,
+        # mW x ns = pJ: the energy of one operation at one operation per clock period.
+        "energy_pj": power.total_mw * clock_ns,
+        "vectors": act.vectors, "seed": options["seed"],
+        "activity": str(activity_file) if activity_file else "uniform",
+        "activity_model": act.model,
+        "mean_toggle_rate": act.mean_toggle_rate,
+        "input_drive": f"{timing.drive_cell} (set_driving_cell)",
+        "output_load_ff": timing.load_ff,
+        "output_load": f"{LOAD_INVERTERS} x input cap of {library.inverter[0]}",
+        "tools": run.versions, "flow_version": FLOW_VERSION,
+        "netlist": str(final / syn.netlist_v.name),
+        "logs": {"yosys": str(final / syn.log.name), "opensta": str(final / Path(timing.log).name)},
+        "ppa_seconds": round(ppa_s, 3),
+    }
+    return run.finish(result)

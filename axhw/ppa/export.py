@@ -1,0 +1,199 @@
+"""Other model formats of a design, all derived from its gate-level netlist (so external Verilog
+works as well as axhw designs).
+
+``export_text(design, fmt, pdk=None, pdk_root=None) -> str``
+    ``c``: an EvoApproxLib-style C function ``uint16_t mul8u_XXX(uint8_t A, uint8_t B)`` (signed
+    designs: ``int16_t mul8s_XXX(int8_t A, int8_t B)``) computing the product bit by bit, one
+    statement per gate of the Yosys netlist (:func:`axhw.sim.netsim.generic_netlist`); it returns the
+    output port's value (two's complement when the design is signed).
+    ``python``: the same as a pure-Python function (no imports) returning the port value.
+    ``blif``: Yosys ``write_blif`` of the same gate-level netlist (``.names`` logic functions).
+    ``netlist``: the mapped gate-level Verilog of a cell library (``pdk``), from the synthesis flow
+    of ``axhw characterize`` (:func:`axhw.ppa.synth.synthesize`).
+
+The port value is the product at scale ``<< out_shift`` (fixed-width designs), as in the JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..design.record import Design
+from ..infra.errors import AxhwError
+from ..infra.fileio import cache_root, ensure_dir, format_from_suffix
+from ..sim.netsim import GateNetlist, gate_flow, generic_netlist
+from .pdk import load_library
+from .synth import check_name, synthesize
+from ..infra.tools import yosys
+
+FORMATS = ("c", "python", "blif", "netlist")
+SUFFIXES = {"c": (".c", ".h"), "python": (".py",), "blif": (".blif",),
+            "netlist": (".v", ".sv")}
+DEFAULT_CLOCK_NS = 10.0
+
+# Yosys internal gate -> (C/Python expression of its 0/1 inputs, result needs "& 1").
+_GATE_EXPR = {
+    "$_BUF_": ("{A}", False),
+    "$_NOT_": ("~{A}", True),
+    "$_AND_": ("{A} & {B}", False),
+    "$_NAND_": ("~({A} & {B})", True),
+    "$_OR_": ("{A} | {B}", False),
+    "$_NOR_": ("~({A} | {B})", True),
+    "$_XOR_": ("{A} ^ {B}", False),
+    "$_XNOR_": ("~({A} ^ {B})", True),
+    "$_ANDNOT_": ("{A} & ~{B}", True),
+    "$_ORNOT_": ("{A} | ~{B}", True),
+    "$_MUX_": ("({S} ? {B} : {A})", False),
+    "$_NMUX_": ("~({S} ? {B} : {A})", True),
+    "$_AOI3_": ("~(({A} & {B}) | {C})", True),
+    "$_OAI3_": ("~(({A} | {B}) & {C})", True),
+    "$_AOI4_": ("~(({A} & {B}) | ({C} & {D}))", True),
+    "$_OAI4_": ("~(({A} | {B}) & ({C} | {D}))", True),
+}
+
+
+def format_for(output: str | None, fmt: str | None) -> str:
+    """The format from --format and the -o suffix (see fileio.format_from_suffix)."""
+    suffix_format = {sfx: f for f, sfxs in SUFFIXES.items() for sfx in sfxs}
+    return format_from_suffix(output, fmt, FORMATS, suffix_format, "export")
+
+
+def export_text(design: Design, fmt: str, pdk: str | None = None,
+                pdk_root: str | None = None) -> str:
+    if design.family == "systolic":
+        raise AxhwError(f"{design.top} is a systolic array: export its multipliers instead")
+    if fmt == "netlist":
+        return mapped_netlist(design, pdk, pdk_root)
+    if pdk is not None:
+        raise AxhwError(f"--pdk applies to --format netlist only, not {fmt}")
+    if fmt == "blif":
+        return blif(design)
+    if fmt not in ("c", "python"):
+        raise AxhwError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    nl = generic_netlist(design.verilog_path, design.top)
+    return c_model(design, nl) if fmt == "c" else python_model(design, nl)
+
+
+# -- C and Python from the gates ----------------------------------------------------------------
+def _statements(design: Design, nl: GateNetlist, lang: str):
+    """(declared net names, assignment lines, output bit expressions) of the netlist in `lang`."""
+    pa, pb, pp = design.ports
+    names: dict[int, str] = {0: "0", 1: "1"}
+    var = {"c": ("A", "B"), "python": ("a", "b")}[lang]
+    for port, v in zip((pa, pb), var):
+        for k, bit in enumerate(nl.inputs[port]):
+            if bit >= 2:
+                names[bit] = f"(({v} >> {k}) & 1)"
+    for port, bits in nl.inputs.items():  # other inputs (there are none for a design) read 0
+        for bit in bits:
+            names.setdefault(bit, "0")
+    lines, declared = [], []
+    for cell in nl.cells:
+        if cell.type not in _GATE_EXPR:
+            raise AxhwError(f"{design.top}: gate {cell.type} has no C/Python form")
+        template, mask = _GATE_EXPR[cell.type]
+        if lang == "python":
+            template = template.replace("({S} ? {B} : {A})", "({B} if {S} else {A})")
+        expr = template.format(**{p: names[b] for p, b in cell.inputs.items()})
+        if mask:
+            expr = f"({expr}) & 1"
+        (out,) = cell.outputs.values()
+        name = f"n{len(declared)}"
+        declared.append(name)
+        names[out] = name
+        lines.append(f"{name} = {expr};" if lang == "c" else f"{name} = {expr}")
+    outputs = [names.get(b, "0") for b in nl.outputs[pp]]
+    return declared, lines, outputs
+
+
+def function_name(top: str) -> str:
+    """The C/Python function name: the module name ("$" is not allowed in C or Python)."""
+    return top.replace("$", "_")
+
+
+def _ctype(bits: int, signed: bool) -> str:
+    width = next(w for w in (8, 16, 32, 64) if bits <= w)
+    return f"{'int' if signed else 'uint'}{width}_t"
+
+
+def c_model(design: Design, nl: GateNetlist) -> str:
+    declared, lines, outputs = _statements(design, nl, "c")
+    w = design.out_bits
+    utype = _ctype(w, False)
+    rtype = _ctype(w, design.out_signed)
+    ta = _ctype(design.bits_a, design.signed)
+    tb = _ctype(design.bits_b, design.signed)
+    body = [f"/* {line} */" for line in _header(design, nl)]
+    body += ["#include <stdint.h>", "",
+             f"{rtype} {function_name(design.top)}({ta} A, {tb} B)", "{",
+             f"  {utype} O;"]
+    for k in range(0, len(declared), 16):
+        body.append("  uint8_t " + ", ".join(declared[k:k + 16]) + ";")
+    body += [f"  {line}" for line in lines]
+    body.append("  O = 0;")
+    body += [f"  O |= ({utype})({bit} & 1) << {k};" for k, bit in enumerate(outputs)]
+    if design.out_signed and w < int(rtype[3:-2]):
+        body.append(f"  return ({rtype})((int64_t)O - ((int64_t)((O >> {w - 1}) & 1) << {w}));")
+    else:
+        body.append(f"  return ({rtype})O;")
+    body.append("}")
+    return "\n".join(body) + "\n"
+
+
+def python_model(design: Design, nl: GateNetlist) -> str:
+    declared, lines, outputs = _statements(design, nl, "python")
+    w = design.out_bits
+    body = [f"# {line}" for line in _header(design, nl)]
+    body += ["", "", f"def {function_name(design.top)}(a: int, b: int) -> int:",
+             f'    """Port value of {design.top} for operands a, b (raw bits or two\'s complement '
+             f'values)."""']
+    body += [f"    {line}" for line in lines]
+    body.append("    o = 0")
+    body += [f"    o |= ({bit} & 1) << {k}" for k, bit in enumerate(outputs)]
+    if design.out_signed:
+        body.append(f"    return o - ((o >> {w - 1}) << {w})")
+    else:
+        body.append("    return o")
+    return "\n".join(body) + "\n"
+
+
+def _header(design: Design, nl: GateNetlist) -> list[str]:
+    """Comment lines (no comment terminator or line break can come from the design's strings)."""
+    lines = [f"{design.top}: {design.bits_a}x{design.bits_b} "
+            f"{'signed' if design.signed else 'unsigned'} multiplier, {design.out_bits}-bit output"
+            + (f" (product = value << {design.out_shift})" if design.out_shift else ""),
+            f"family={design.family} params={design.params}",
+            f"{nl.cell_count} gates from the Yosys netlist of {design.verilog_path.name}; "
+            "generated by axhw export, do not edit"]
+    return [" ".join(line.replace("*/", "* /").split()) for line in lines]
+
+
+# -- Yosys outputs ------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _workdir(kind: str):
+    """A scratch folder under the cache, removed on success and kept (its logs named in the
+    error) on failure."""
+    path = Path(tempfile.mkdtemp(prefix=f"{kind}.", dir=ensure_dir(cache_root() / "export")))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def blif(design: Design) -> str:
+    check_name(design.top)
+    with _workdir("blif") as tmp:
+        out = tmp / "design.blif"
+        yosys.run_script(gate_flow(design.verilog_path, design.top, optimize=True)
+                         + [f"write_blif {yosys.quote(out)}"], tmp / "yosys.log")
+        return out.read_text()
+
+
+def mapped_netlist(design: Design, pdk: str | None, pdk_root: str | None) -> str:
+    if pdk is None:
+        raise AxhwError("--format netlist needs --pdk (the cell library to map onto)")
+    library = load_library(pdk, pdk_root=pdk_root)
+    with _workdir("netlist") as tmp:
+        syn = synthesize(design.verilog_path, design.top, library, DEFAULT_CLOCK_NS, tmp)
+        return syn.netlist_v.read_text()

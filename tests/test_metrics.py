@@ -11,7 +11,7 @@ from axhw.infra.errors import AxhwError
 from axhw.gen.families import make
 from axhw.design.golden import all_pairs
 from axhw.measure.metrics import (Distribution, compute_metrics, design_metrics, load_distribution,
-                          nmed_denominator)
+                                  nmed_denominator)
 
 
 def design(tmp_path, family, bits=8, signed=False, **params):

@@ -8,9 +8,10 @@ import click
 
 from ..ppa.activity import ACTIVITY_MODELS, ZERO_DELAY
 from ..ppa.characterize import (DEFAULT_CLOCK_NS, DEFAULT_SEED, DEFAULT_VECTORS, check_clock,
-                            characterize as run)
+                                characterize as run)
 from ..infra.fileio import write_json
 from ..design.external import AbsolutePath, design_input
+from ..design.kinds import kind_of
 from ..ppa.pdk import DEFAULT_PDK, PDK_ROOT_ENV, PDKS, load_library
 from .metrics import format_table as metrics_table
 
@@ -82,10 +83,10 @@ def characterize(design, pdk, pdk_root, liberty, clock_ns, activity, activity_mo
                  use_cache=not no_cache, activity_model=activity_model)
     if output:
         write_json(output, result)
-    if design.family == "systolic":  # an array: PPA and energy per MAC, no error metrics
-        from ..systolic.characterize import format_array  # noqa: PLC0415
-
-        click.echo(json.dumps(result, indent=2) if as_json else format_array(result))
+    kind = kind_of(design)
+    if kind.has("format_characterization"):  # e.g. an array: PPA and energy per MAC, no errors
+        click.echo(json.dumps(result, indent=2) if as_json
+                   else kind.call("format_characterization", result))
         return
     click.echo(json.dumps(result, indent=2) if as_json
                else metrics_table(result) + "\n" + format_ppa(result))

@@ -9,7 +9,7 @@ import click
 from ..design.external import design_input
 from ..measure.lut import SOURCES
 from ..measure.metrics import (DEFAULT_NMED_NORM, DEFAULT_SAMPLES, NMED_NORMS, design_metrics,
-                       load_distribution)
+                               load_distribution)
 
 # (key, label, format) of the human table.
 ROWS = [("er", "ER (error rate)", "{:.6g}"), ("mae", "MAE / MED", "{:.6g}"),

@@ -18,6 +18,7 @@ from ..infra.errors import AxhwError
 from ..gen.families import get_family
 from ..gen.families.base import Multiplier
 from ..infra.fileio import ensure_dir, sha256_text, write_json, write_text
+from .kinds import kind_for_family
 
 
 @dataclass
@@ -140,13 +141,11 @@ def load_design(path: Path | str, allow_edited: bool = False) -> Design:
     `allow_edited` (then it is checked as it is now against the JSON's golden model)."""
     path = Path(path)
     d = read_design_json(path)
-    if d.get("family") == "systolic":  # an array of multipliers (axhw.systolic), not a family
-        from ..systolic.design import load_array_design  # noqa: PLC0415
+    return kind_for_family(d.get("family")).call("load", path, d, allow_edited)
 
-        design = load_array_design(path, d)
-        if not allow_edited:
-            check_verilog_hash(path, d, design.verilog_path)
-        return design
+
+def load_multiplier(path: Path, d: dict[str, Any], allow_edited: bool = False) -> Design:
+    """The `load` hook of a multiplier family's design JSON `d` (see :mod:`axhw.design.kinds`)."""
     missing = [k for k in ("top", "verilog", "family", "bits_a", "bits_b", "signed", "out_bits")
                if k not in d]
     if missing:

@@ -17,6 +17,7 @@ import json
 
 import numpy as np
 
+from ..design.kinds import kind_of
 from ..design.record import Design
 from ..infra.errors import AxhwError, VerificationFailed
 from ..infra.fileio import atomic_path, cache_root, format_from_suffix, sha256_text, write_bytes, write_text
@@ -30,16 +31,19 @@ LUT_CACHE_VERSION = "1"     # bump when the cached array's meaning changes
 
 
 def check_lut_size(design: Design) -> None:
-    if design.family == "systolic":  # an array of multipliers: the LUTs belong to its columns
-        raise AxhwError(f"{design.top} is a systolic array, not a multiplier: use the designs in "
-                        "multipliers/ next to its JSON")
     if design.bits_a + design.bits_b > MAX_LUT_BITS:
         raise AxhwError(f"{design.top}: a LUT covers at most {MAX_LUT_BITS} input bits "
                         f"({design.bits_a}+{design.bits_b} given)")
 
 
 def design_lut(design: Design, sim: str = "netsim", use_cache: bool = True) -> np.ndarray:
-    """Product-scale LUT ``[a_raw, b_raw]`` (int64) of the design's RTL (see module doc)."""
+    """Product-scale LUT ``[a_raw, b_raw]`` (int64) of the design's RTL (see module doc), by the
+    hook of the design's kind (:mod:`axhw.design.kinds`)."""
+    return kind_of(design).call("lut", design, sim, use_cache)
+
+
+def multiplier_lut(design: Design, sim: str, use_cache: bool) -> np.ndarray:
+    """The `lut` hook of a multiplier: every pair simulated, checked against the golden model."""
     check_lut_size(design)
     if sim not in SOURCES:
         raise AxhwError(f"unknown LUT source {sim!r}: choose one of {', '.join(SOURCES)}")

@@ -32,7 +32,7 @@ import numpy as np
 from ..design.record import Design
 from ..infra.errors import AxhwError
 from ..design.golden import (MAX_EXHAUSTIVE_BITS, pair_values, port_value, random_pair_index, to_raw,
-                     to_value)
+                             to_value)
 
 NMED_NORMS = ("2^2n-1", "maxprod", "2^2n")
 DEFAULT_NMED_NORM = "2^2n-1"

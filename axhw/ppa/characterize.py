@@ -34,6 +34,7 @@ from .. import __version__
 from ..infra import progress
 from .activity import (ACTIVITY_MODELS, ZERO_DELAY, Activity, operand_vectors, port_bit_names,
                        switching_activity)
+from ..design.kinds import kind_of
 from ..design.record import Design
 from ..infra.errors import AxhwError, ToolError
 from ..infra.fileio import cache_root, ensure_dir, sha256_file, sha256_text, write_json
@@ -153,13 +154,17 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
                  vectors: int = DEFAULT_VECTORS, seed: int = DEFAULT_SEED,
                  activity_file: str | Path | None = None, use_cache: bool = True,
                  activity_model: str = ZERO_DELAY, error_metrics: bool = True) -> dict:
-    """PPA of `design` on `library` plus (with `error_metrics`) its error metrics."""
+    """PPA of `design` on `library` plus (with `error_metrics`) its error metrics, by the hook of
+    the design's kind (:mod:`axhw.design.kinds`)."""
     activity_model = check_activity_model(activity_model)
-    if design.family == "systolic":  # clocked array: sequential flow, GEMM workload activity
-        from ..systolic.characterize import characterize_array  # noqa: PLC0415
+    return kind_of(design).call("characterize", design, library, clock_ns, vectors, seed,
+                                activity_file, use_cache, activity_model, error_metrics)
 
-        return characterize_array(design, library, clock_ns, vectors, seed, activity_file,
-                                  use_cache, activity_model)
+
+def characterize_multiplier(design: Design, library: Library, clock_ns: float, vectors: int,
+                            seed: int, activity_file: str | Path | None, use_cache: bool,
+                            activity_model: str, error_metrics: bool) -> dict:
+    """The `characterize` hook of a multiplier: combinational flow, operand-stream activity."""
     clock_ns = check_clock(clock_ns)
     a_raw, b_raw = operand_vectors(design, vectors, seed, activity_file)  # validates the file
     options = {"clock_ns": clock_ns, "vectors": len(a_raw),

@@ -21,6 +21,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..design.kinds import kind_of
 from ..design.record import Design
 from ..infra.errors import AxhwError
 from ..infra.fileio import cache_root, ensure_dir, format_from_suffix
@@ -63,8 +64,12 @@ def format_for(output: str | None, fmt: str | None) -> str:
 
 def export_text(design: Design, fmt: str, pdk: str | None = None,
                 pdk_root: str | None = None) -> str:
-    if design.family == "systolic":
-        raise AxhwError(f"{design.top} is a systolic array: export its multipliers instead")
+    """The design in `fmt`, by the hook of the design's kind (:mod:`axhw.design.kinds`)."""
+    return kind_of(design).call("export", design, fmt, pdk, pdk_root)
+
+
+def export_multiplier(design: Design, fmt: str, pdk: str | None, pdk_root: str | None) -> str:
+    """The `export` hook of a multiplier (and of external Verilog)."""
     if fmt == "netlist":
         return mapped_netlist(design, pdk, pdk_root)
     if pdk is not None:

@@ -35,7 +35,7 @@ from ..design.record import Design
 from ..infra.errors import AxhwError, ToolError
 from ..design.golden import port_value
 from ..sim.netsim import (CONST_BITS, _compile_cells, _run, parse_liberty_function, read_yosys_json,
-                      unpack)
+                          unpack)
 from ..ppa.pdk import Library
 from ..ppa.sta import CLOCK_TOGGLES, LOAD_INVERTERS, sta
 from ..ppa.synth import synthesize
@@ -235,8 +235,9 @@ def gemm_activity(syn, library: Library, arr, window: int, seed: int) -> tuple[A
 
 def characterize_array(design: Design, library: Library, clock_ns: float, vectors: int,
                        seed: int, activity_file=None, use_cache: bool = True,
-                       activity_model: str = ZERO_DELAY) -> dict:
-    """PPA of an array; `vectors` = activation vectors measured (in LANES parallel streams)."""
+                       activity_model: str = ZERO_DELAY, error_metrics: bool = True) -> dict:
+    """PPA of an array; `vectors` = activation vectors measured (in LANES parallel streams).
+    (`error_metrics` is the multiplier's option: an array has none.)"""
     clock_ns = check_clock(clock_ns)
     if activity_file is not None:
         raise AxhwError("--activity FILE gives operand pairs of one multiplier; a systolic array's "

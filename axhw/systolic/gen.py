@@ -27,6 +27,16 @@ def gen_array(bits_a: int, bits_b: int, signed: bool, kv: dict[str, str],
     return arr, write_array(arr, Path(outdir))
 
 
+def gen(bits_a: int, bits_b: int, signed: bool, kv: dict[str, str], outdir) -> tuple[str, Path]:
+    """The `gen` hook of the systolic kind: write the array; its one-line summary and JSON path."""
+    arr, path = gen_array(bits_a, bits_b, signed, kv, outdir)
+    return summary(arr), path
+
+
+def params_help() -> str:
+    return PARAMS_HELP
+
+
 def summary(arr: SystolicArray) -> str:
     return (f"{arr.top}: {arr.rows}x{arr.cols} array, {arr.bits_a}x{arr.bits_b} "
             f"{'signed' if arr.signed else 'unsigned'}, acc_bits={arr.acc_width}, "

@@ -16,6 +16,7 @@ from ..infra.errors import AxhwError, ToolError
 from ..infra.fileio import ensure_dir
 from ..sim.cocotb_run import build_testbench, environ, first_line, prepared_runner
 from ..sim.simulators import sim_env
+from ..verify.dispatch import VerifyResult, expand_sims
 from .design import array_from_dict
 from .rtl import port_list
 
@@ -67,10 +68,17 @@ def run_array(sim: str, design_json: Path, seed: int = 1, **workload) -> dict:
     return summary
 
 
+def verify_hook(design: Design, sim: str, method: str | None, samples: int, seed: int,
+                timeout: float | None, engine: str | None) -> list[VerifyResult]:
+    """The `verify` hook of the systolic kind: the array's one method, its cocotb test."""
+    if method is not None:
+        raise AxhwError(f"--method {method}: a systolic array has one method, its cocotb "
+                        "array test (drop --method)")
+    return verify_array(design, expand_sims(sim), samples, seed)
+
+
 def verify_array(design: Design, sims, samples: int, seed: int, **workload):
     """VerifyResults for `axhw verify` (``samples`` is unused: the workload sets the size)."""
-    from ..verify.dispatch import VerifyResult  # noqa: PLC0415 - axhw.verify.dispatch dispatches here
-
     if design.json_path is None:
         raise AxhwError("a systolic array is verified from its JSON sidecar")
     results = []

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..design.kinds import kind_of
 from ..design.record import Design
 from ..infra.errors import AxhwError
 from ..design.golden import MAX_EXHAUSTIVE_BITS, random_pair_index
@@ -64,13 +65,13 @@ def verify_design(design: Design, sim: str = "both", method: str | None = None,
                   samples: int = 100_000, seed: int = 1,
                   timeout: float | None = None,
                   engine: str | None = None) -> list[VerifyResult]:
-    if design.family == "systolic":  # arrays have their own cocotb test (axhw.systolic.verify)
-        from ..systolic.verify import verify_array  # noqa: PLC0415
+    """Verify with the hook of the design's kind (:mod:`axhw.design.kinds`)."""
+    return kind_of(design).call("verify", design, sim, method, samples, seed, timeout, engine)
 
-        if method is not None:
-            raise AxhwError(f"--method {method}: a systolic array has one method, its cocotb "
-                            "array test (drop --method)")
-        return verify_array(design, expand_sims(sim), samples, seed)
+
+def verify_multiplier(design: Design, sim: str, method: str | None, samples: int, seed: int,
+                      timeout: float | None, engine: str | None) -> list[VerifyResult]:
+    """The `verify` hook of a multiplier: the golden model against the RTL by `method`."""
     if design.spec is None:
         raise AxhwError(f"{design.top}: no golden model to verify against (external Verilog)")
     method = method or default_method(design)

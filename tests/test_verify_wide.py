@@ -9,7 +9,8 @@ from axhw.cli import main
 from axhw.design.record import load_design, write_design
 from axhw.infra.errors import AxhwError, VerificationFailed
 from axhw.gen.families import make
-from axhw.verify.formal import prove, ref_module
+from axhw.gen.hdl.reference import ref_module
+from axhw.verify.formal import prove
 from axhw.sim.netsim import generic_netlist
 from axhw.verify.harness import sliced_verilog
 from axhw.verify.dispatch import verify_design

@@ -135,7 +135,7 @@ class MaskedMultiplier(Multiplier):
         return masked_golden(A, B, self.bits_a, self.bits_b, self.signed, self.keep) + self.constant()
 
     def behavioural_verilog(self) -> str:
-        from ...verify.formal import ref_module  # noqa: PLC0415
+        from ..hdl.reference import ref_module  # noqa: PLC0415
 
         kept = kept_sum(self.bits_a, self.bits_b, self.signed, self.keep)
         return ref_module(self, f"{kept} + {verilog_int(self.constant())}")

@@ -87,7 +87,7 @@ class PerforatedMultiplier(Multiplier):
         return booth.booth_golden(A, B, self.bits_b, self.signed, kept)
 
     def behavioural_verilog(self) -> str:
-        from ...verify.formal import booth_ref_sum, ref_module  # noqa: PLC0415
+        from ..hdl.reference import booth_ref_sum, ref_module  # noqa: PLC0415
 
         if self.encoding == "and":
             mask = ((1 << self.count) - 1) << self.start

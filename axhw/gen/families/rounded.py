@@ -92,7 +92,7 @@ class RoundedMultiplier(Multiplier):
         return np.where(negative, -mag, mag)
 
     def behavioural_verilog(self) -> str:
-        from ...verify.formal import ref_module  # noqa: PLC0415
+        from ..hdl.reference import ref_module  # noqa: PLC0415
 
         if self.mode == "operand":
             ra, rb = (booth.round_half_up_verilog(x, self.round) for x in ("sa", "sb"))

@@ -75,7 +75,7 @@ class RoupMultiplier(Multiplier):
                                   self.bits_b, True, self.kept_rows, self.round_at)
 
     def behavioural_verilog(self) -> str:
-        from ...verify.formal import booth_ref_sum, ref_module  # noqa: PLC0415
+        from ..hdl.reference import booth_ref_sum, ref_module  # noqa: PLC0415
 
         qs = sorted({q for q in self.round_at if q > 0})
         body = tuple(f"wire signed [63:0] ra{q} = {booth.round_half_up_verilog('sa', q)};"

@@ -155,7 +155,7 @@ class TruncatedMultiplier(Multiplier):
         return self._sum(A, B) >> self.out_shift
 
     def behavioural_verilog(self) -> str:
-        from ...verify.formal import ref_module  # noqa: PLC0415
+        from ..hdl.reference import ref_module  # noqa: PLC0415
 
         total = kept_sum(self.bits_a, self.bits_b, self.signed, self.keep)
         total += "".join(f" + {verilog_int(1 << self.first_column)} * {pp_term(i, j)}"

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hdl.pparray import build_and_array, masked_golden
-from ..hdl.trees import emit_product
-from .base import WIDE_BITS, Multiplier, check, check_choice, check_range, param, tree_param
+from .base import (WIDE_BITS, Multiplier, TreeReduced, check, check_choice, check_range,
+                   final_adder_param, param, tree_param)
 from .masked import kept_sum
 
 ROW_OPERANDS = ("b", "a")
 
 
 @dataclass(frozen=True)
-class BrokenArrayMultiplier(Multiplier):
+class BrokenArrayMultiplier(TreeReduced, Multiplier):
     h: int = param(0, "horizontal break level: rows i < h removed", short="h", always=True,
                    range="0..(row operand bits)-1")
     v: int = param(0, "vertical break level: columns i+j < v removed", short="v", always=True,
@@ -30,6 +30,7 @@ class BrokenArrayMultiplier(Multiplier):
     row_operand: str = param("b", "operand whose bits index the rows (i)", short="r",
                              range="|".join(ROW_OPERANDS))
     tree: str = tree_param()
+    final_adder: str = final_adder_param()
 
     family = "bam"
     abbrev = "bam"
@@ -65,4 +66,4 @@ class BrokenArrayMultiplier(Multiplier):
         nl.comment(f"broken array: rows of {self.row_operand} below {self.h} and columns below "
                    f"{self.v} removed")
         m = build_and_array(nl, a, b, self.out_bits, self.signed, self.keep)
-        emit_product(nl, m, self.tree)
+        self.emit_product(nl, m)

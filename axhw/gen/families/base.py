@@ -16,7 +16,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...infra.errors import AxhwError
+from ..hdl import trees
 from ..hdl.adders import ADDERS
+from ..hdl.bitmatrix import BitMatrix
 from ..hdl.netlist import Netlist
 from ..hdl.trees import TREES
 
@@ -42,8 +44,8 @@ def tree_param() -> Any:
 
 
 def final_adder_param() -> Any:
-    """The final carry-propagate adder; every family with a `tree` field gets it (see
-    Multiplier.__init_subclass__), placed right after `tree`."""
+    """The final carry-propagate adder of a :class:`TreeReduced` family (declared right after
+    its `tree`)."""
     return param("synth", "final carry-propagate adder (synth: '+' left to the synthesizer)",
                  short="", range="|".join(ADDERS), quiet_default=True)
 
@@ -93,18 +95,13 @@ class Multiplier:
     max_bits: ClassVar[int] = MAX_BITS
 
     def __init_subclass__(cls, **kwargs):
-        # A family that declares a reduction tree builds through trees.emit_product, whose final
-        # adder is selectable: give it the final_adder field (before @dataclass reads the class).
+        # A reduction tree comes with its selectable final adder: both through TreeReduced.
         super().__init_subclass__(**kwargs)
-        own = cls.__dict__.get("__annotations__", {})
-        if "tree" in own and "final_adder" not in own:
-            fields = list(own.items())
-            own.clear()
-            for name, kind in fields:
-                own[name] = kind
-                if name == "tree":
-                    own["final_adder"] = "str"
-            cls.final_adder = final_adder_param()
+        declared = {name for c in cls.__mro__ for name in c.__dict__.get("__annotations__", {})}
+        if "tree" in declared and not issubclass(cls, TreeReduced):
+            raise TypeError(f"{cls.__name__} declares a reduction tree: mix in TreeReduced")
+        if issubclass(cls, TreeReduced) and "final_adder" not in declared:
+            raise TypeError(f"{cls.__name__}: a TreeReduced family declares final_adder")
 
     def __post_init__(self):
         for name in ("bits_a", "bits_b"):
@@ -121,9 +118,9 @@ class Multiplier:
 
     @classmethod
     def is_tree_based(cls) -> bool:
-        """Ends in a two-row sum whose carry-propagate adder is selectable (`final_adder`): every
-        family with a `tree`, and those that declare `final_adder` themselves (4:2 compressors)."""
-        return "final_adder" in {f.name for f in dataclasses.fields(cls)}
+        """Ends in a two-row sum whose carry-propagate adder is selectable (`final_adder`): the
+        :class:`TreeReduced` families."""
+        return issubclass(cls, TreeReduced)
 
     # -- to be provided by families -------------------------------------------------------------
     def validate(self) -> None:
@@ -193,7 +190,7 @@ class Multiplier:
         return "_".join(parts)
 
     def verilog(self) -> str:
-        nl = Netlist(self.top, final_adder=getattr(self, "final_adder", "synth"))
+        nl = Netlist(self.top)
         nl.header_comment += [
             f"{self.top}: {self.description}",
             f"family={self.family} bits_a={self.bits_a} bits_b={self.bits_b} "
@@ -234,6 +231,17 @@ class Multiplier:
             rows.append((f.name, _name_value(d) if d not in (None, "") else "-",
                          f.metadata.get("range", ""), f.metadata.get("help", "")))
         return rows
+
+
+class TreeReduced:
+    """Mixin of the families whose partial products end in a reduction tree and a final
+    carry-propagate adder. Such a family declares both as ordinary fields, ``tree: str =
+    tree_param()`` (or a fixed ``tree: ClassVar[str]``) and, right after it, ``final_adder: str =
+    final_adder_param()``, and drives its output with :meth:`emit_product`."""
+
+    def emit_product(self, nl: Netlist, m: BitMatrix, out: str = "p") -> None:
+        """Reduce `m` with the family's tree and final adder into output `out`."""
+        trees.emit_product(nl, m, self.tree, self.final_adder, out)
 
 
 def _name_value(v: Any) -> str:

@@ -25,14 +25,14 @@ ones through approximate compressors, which no paper specifies).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from ..hdl.bitmatrix import BitMatrix
 from ..hdl.ops import ArrayOps, NetOps
 from ..hdl.pparray import operand_bits
-from ..hdl.trees import emit_product
-from .base import Multiplier, check, check_choice, final_adder_param, param
+from .base import Multiplier, TreeReduced, check, check_choice, final_adder_param, param
 from .cells import ApproxColumns, approx_cols_param
 
 COMPRESSORS = ("momeni1", "momeni2")
@@ -104,11 +104,12 @@ def compress(ops, cols: list[list], approx_cols: int, compressor: str, comment=N
 
 
 @dataclass(frozen=True)
-class CompressorMultiplier(ApproxColumns, Multiplier):
+class CompressorMultiplier(ApproxColumns, TreeReduced, Multiplier):
     compressor: str = param("momeni1", "approximate 4:2 compressor (Momeni et al. 2015 design 1 "
                             "or 2)", short="", range="|".join(COMPRESSORS), always=True)
     approx_cols: int | None = approx_cols_param("compressors")
     final_adder: str = final_adder_param()
+    tree: ClassVar[str] = "dadda"  # a 4:2 compressor tree here; Dadda reduces what is left
 
     family = "compressor"
     abbrev = "cmp42"
@@ -147,4 +148,4 @@ class CompressorMultiplier(ApproxColumns, Multiplier):
         for c, bits in enumerate(rows):
             for row, bit in zip((r0, r1), bits):
                 m.add(row, c, bit)
-        emit_product(nl, m, "dadda")
+        self.emit_product(nl, m)

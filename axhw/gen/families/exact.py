@@ -8,17 +8,18 @@ import numpy as np
 
 from ..hdl import booth
 from ..hdl.pparray import build_and_array
-from ..hdl.trees import emit_product
-from .base import WIDE_BITS, Multiplier, check_choice, param, tree_param
+from .base import (WIDE_BITS, Multiplier, TreeReduced, check_choice, final_adder_param, param,
+                   tree_param)
 
 ENCODINGS = ("and", "booth")
 
 
 @dataclass(frozen=True)
-class ExactMultiplier(Multiplier):
+class ExactMultiplier(TreeReduced, Multiplier):
     encoding: str = param("and", "partial products: AND array or radix-4 Booth", short="",
                           range="and|booth")
     tree: str = tree_param()
+    final_adder: str = final_adder_param()
 
     family = "exact"
     abbrev = "exact"
@@ -43,4 +44,4 @@ class ExactMultiplier(Multiplier):
         else:
             rows = range(booth.num_digits(self.bits_b, self.signed))
             m = booth.build_booth(nl, a, b, self.out_bits, self.signed, rows)
-        emit_product(nl, m, self.tree)
+        self.emit_product(nl, m)

@@ -16,8 +16,8 @@ from fractions import Fraction
 import numpy as np
 
 from ..hdl.pparray import KeepFn, build_and_array, masked_golden, pp_weight_sign
-from ..hdl.trees import emit_product
-from .base import WIDE_BITS, Multiplier, check, check_choice, param, tree_param
+from .base import (WIDE_BITS, Multiplier, TreeReduced, check, check_choice, final_adder_param,
+                   param, tree_param)
 
 COMPENSATIONS = ("none", "constant")
 
@@ -75,7 +75,7 @@ def kept_sum(bits_a: int, bits_b: int, signed: bool, keep: KeepFn) -> str:
 
 
 @dataclass(frozen=True)
-class MaskedMultiplier(Multiplier):
+class MaskedMultiplier(TreeReduced, Multiplier):
     mask: str = param("", "hex; bit i*bits_a+j set removes pp[i][j] = a[j]&b[i]", short="m",
                       range="0..2^(bits_a*bits_b)-1")
     drop_columns: tuple[int, ...] = param((), "columns c = i+j removed entirely (increasing)",
@@ -83,6 +83,7 @@ class MaskedMultiplier(Multiplier):
     compensation: str = param("none", "add the rounded mean of the removed bits as a constant",
                               short="", range="|".join(COMPENSATIONS))
     tree: str = tree_param()
+    final_adder: str = final_adder_param()
 
     family = "masked"
     abbrev = "masked"
@@ -144,4 +145,4 @@ class MaskedMultiplier(Multiplier):
         nl.comment(f"{self.removed_count()} partial products removed by the mask")
         m = build_and_array(nl, a, b, self.out_bits, self.signed, self.keep)
         m.const += self.constant()
-        emit_product(nl, m, self.tree)
+        self.emit_product(nl, m)

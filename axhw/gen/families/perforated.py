@@ -15,14 +15,14 @@ import numpy as np
 
 from ..hdl import booth
 from ..hdl.pparray import build_and_array
-from ..hdl.trees import emit_product
-from .base import WIDE_BITS, Multiplier, check_choice, check_range, param, tree_param
+from .base import (WIDE_BITS, Multiplier, TreeReduced, check_choice, check_range, final_adder_param,
+                   param, tree_param)
 
 ENCODINGS = ("and", "booth")
 
 
 @dataclass(frozen=True)
-class PerforatedMultiplier(Multiplier):
+class PerforatedMultiplier(TreeReduced, Multiplier):
     start: int = param(0, "first perforated row j (AND: multiplier bit; booth: radix-4 digit)",
                        short="j", always=True, range="and: 0..n-1 (signed n-2); booth: 0..digits-1")
     count: int = param(1, "number k of consecutive rows perforated", short="k", always=True,
@@ -30,6 +30,7 @@ class PerforatedMultiplier(Multiplier):
     encoding: str = param("and", "partial products: AND array or radix-4 Booth", short="",
                           range="and|booth")
     tree: str = tree_param()
+    final_adder: str = final_adder_param()
 
     family = "perforated"
     abbrev = "perf"
@@ -106,4 +107,4 @@ class PerforatedMultiplier(Multiplier):
                     if j not in self.perforated_rows]
             nl.comment(f"Booth digits {self.start}..{self.start + self.count - 1} perforated")
             m = booth.build_booth(nl, a, b, self.out_bits, self.signed, kept)
-        emit_product(nl, m, self.tree)
+        self.emit_product(nl, m)

@@ -24,7 +24,7 @@ import numpy as np
 from ..hdl.netlist import ZERO, Netlist
 from ..hdl.pparray import build_and_array, operand_bits
 from ..hdl.trees import TREES, emit_final_adder, reduce_to_two_rows
-from .base import Multiplier, check, param
+from .base import Multiplier, TreeReduced, check, final_adder_param, param
 
 _COLUMN = re.compile(r"_c(\d+)$")
 
@@ -128,11 +128,12 @@ def _hex_value(text: str) -> int | None:
 
 
 @dataclass(frozen=True)
-class PrunedMultiplier(Multiplier):
+class PrunedMultiplier(TreeReduced, Multiplier):
     ties: str = param("", "hex; bit k ties candidate signal k (pp / adder sum / carry) to 0",
                       short="t", range="see axhw.gen.families.pruned")
     tree: str = param("array", "reduction tree of the exact multiplier", short="",
                       range="|".join(TREES))
+    final_adder: str = final_adder_param()
 
     family = "pruned"
     abbrev = "pruned"
@@ -193,4 +194,5 @@ class PrunedMultiplier(Multiplier):
             s, c = nl.fa(*ins, tag=ad.tag) if ad.kind == "fa" else nl.ha(*ins, tag=ad.tag)
             sig[ad.sum] = ZERO if ad.sum in tied else s
             sig[ad.carry] = ZERO if ad.carry in tied else c
-        emit_final_adder(nl, [sig[s] for s in st.rows[0]], [sig[s] for s in st.rows[1]])
+        emit_final_adder(nl, [sig[s] for s in st.rows[0]], [sig[s] for s in st.rows[1]],
+                         self.final_adder)

@@ -35,8 +35,7 @@ import numpy as np
 from ..hdl.bitmatrix import BitMatrix
 from ..hdl.ops import ArrayOps, NetOps
 from ..hdl.pparray import operand_bits
-from ..hdl.trees import emit_product
-from .base import Multiplier, check, check_choice, param, tree_param
+from .base import Multiplier, TreeReduced, check, check_choice, final_adder_param, param, tree_param
 from .cells import ApproxColumns, approx_cols_param
 
 BLOCKS = ("m1", "m2", "m3", "m4")
@@ -75,11 +74,12 @@ BLOCK_FUNCTIONS = {"m1": block_m1, "m2": block_m2, "m3": block_m3, "m4": block_m
 
 
 @dataclass(frozen=True)
-class RecursiveMultiplier(ApproxColumns, Multiplier):
+class RecursiveMultiplier(ApproxColumns, TreeReduced, Multiplier):
     block: str = param("m1", "approximate 2x2 block: m1 = Kulkarni et al. 2011 (3x3=7), m2..m4 "
                        "as ArithsGen", short="", range="|".join(BLOCKS), always=True)
     approx_cols: int | None = approx_cols_param("2x2 blocks whose lowest output bit is")
     tree: str = tree_param()
+    final_adder: str = final_adder_param()
 
     family = "recursive"
     abbrev = "rec"
@@ -129,4 +129,4 @@ class RecursiveMultiplier(ApproxColumns, Multiplier):
             row = m.new_row()
             for k, bit in enumerate(bits):
                 m.add(row, col + k, bit)
-        emit_product(nl, m, self.tree)
+        self.emit_product(nl, m)

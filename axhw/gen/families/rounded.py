@@ -24,14 +24,14 @@ from ..hdl import booth
 from ..hdl.bitmatrix import BitMatrix
 from ..hdl.netlist import ONE, ZERO, Netlist
 from ..hdl.pparray import build_and_array
-from ..hdl.trees import emit_product
-from .base import Multiplier, check, check_choice, check_range, param, tree_param
+from .base import (Multiplier, TreeReduced, check, check_choice, check_range, final_adder_param,
+                   param, tree_param)
 
 MODES = ("roba", "operand", "rad")
 
 
 @dataclass(frozen=True)
-class RoundedMultiplier(Multiplier):
+class RoundedMultiplier(TreeReduced, Multiplier):
     mode: str = param("roba", "roba: RoBA power-of-two rounding; operand: round both operands; "
                       "rad: RADk hybrid high-radix", short="", always=True, range="|".join(MODES))
     round: int | None = param(None, "mode=operand: bits r rounded off both operands (half up)",
@@ -39,6 +39,7 @@ class RoundedMultiplier(Multiplier):
     k: int | None = param(None, "mode=rad: LSBs of B forming the approximate radix-2^k digit",
                           short="k", range="even, 4 < k < bits_b")
     tree: str = tree_param()
+    final_adder: str = final_adder_param()
 
     family = "rounded"
     abbrev = "rnd"
@@ -121,7 +122,7 @@ class RoundedMultiplier(Multiplier):
             return
         m = _roba_matrix(nl, a, b, self.out_bits, self.signed) if self.mode == "roba" else \
             _rad_matrix(nl, a, b, self.out_bits, self.k)
-        emit_product(nl, m, self.tree)
+        self.emit_product(nl, m)
 
     def _build_operand(self, nl: Netlist, a, b) -> None:
         r, w = self.round, self.out_bits
@@ -133,7 +134,7 @@ class RoundedMultiplier(Multiplier):
         _add_scaled_operand(nl, m, b_h, ca, self.signed)
         _add_scaled_operand(nl, m, a_h, cb, self.signed)
         m.add(m.new_row(), 0, nl.and2(ca, cb))
-        emit_product(nl, m, self.tree, out=f"p[{w - 1}:{2 * r}]")
+        self.emit_product(nl, m, out=f"p[{w - 1}:{2 * r}]")
         nl.body.append(f"  assign p[{2 * r - 1}:0] = {2 * r}'b0;")
 
 

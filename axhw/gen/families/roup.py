@@ -18,12 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hdl import booth
-from ..hdl.trees import emit_product
-from .base import Multiplier, check, check_range, param, tree_param
+from .base import Multiplier, TreeReduced, check, check_range, final_adder_param, param, tree_param
 
 
 @dataclass(frozen=True)
-class RoupMultiplier(Multiplier):
+class RoupMultiplier(TreeReduced, Multiplier):
     perforate: int = param(0, "P: least-significant Booth rows perforated (not generated)",
                            short="p", always=True, range="0..digits-1")
     round: int = param(0, "R: product column every kept row j rounds A at (q_j = R - 2j)",
@@ -31,6 +30,7 @@ class RoupMultiplier(Multiplier):
     q: tuple[int, ...] = param((), "explicit per-kept-row rounding q_P,q_P+1,... (instead of R)",
                                short="q", range="digits-P entries, each 0..bits_a-1")
     tree: str = tree_param()
+    final_adder: str = final_adder_param()
 
     family = "roup"
     abbrev = "roup"
@@ -88,4 +88,4 @@ class RoupMultiplier(Multiplier):
         if self.perforate:
             nl.comment(f"Booth rows 0..{self.perforate - 1} perforated")
         m = booth.build_booth(nl, a, b, self.out_bits, True, self.kept_rows, self.round_at)
-        emit_product(nl, m, self.tree)
+        self.emit_product(nl, m)

@@ -20,8 +20,8 @@ from fractions import Fraction
 import numpy as np
 
 from ..hdl.pparray import build_and_array, masked_golden, operand_bits
-from ..hdl.trees import emit_product
-from .base import WIDE_BITS, Multiplier, check, check_choice, check_range, param, tree_param
+from .base import (WIDE_BITS, Multiplier, TreeReduced, check, check_choice, check_range,
+                   final_adder_param, param, tree_param)
 from .masked import (compensation_constant, kept_sum, pp_term, removed_mean, round_to_column,
                      verilog_int)
 
@@ -31,7 +31,7 @@ CORRECTIONS = ("none", "constant")
 
 
 @dataclass(frozen=True)
-class TruncatedMultiplier(Multiplier):
+class TruncatedMultiplier(TreeReduced, Multiplier):
     mode: str = param("column", "what is truncated", short="", always=True,
                       range="|".join(MODES))
     cut: int | None = param(None, "column/operand: columns below t (column) or operand LSBs "
@@ -44,6 +44,7 @@ class TruncatedMultiplier(Multiplier):
     guard: int = param(0, "cct/vct: guard columns k kept below the output", short="g",
                        range="0..bits_a+bits_b-z")
     tree: str = tree_param()
+    final_adder: str = final_adder_param()
 
     family = "truncated"
     abbrev = "trunc"
@@ -177,9 +178,9 @@ class TruncatedMultiplier(Multiplier):
                 m.add(row, self.first_column, nl.and2(a[j], b[i], name=f"pp_r{i}_a{j}"))
         m.const += self.constant()
         if not self.out_shift:
-            emit_product(nl, m, self.tree)
+            self.emit_product(nl, m)
             return
         nl.body.append(f"  wire [{width - 1}:0] full_sum;")
-        emit_product(nl, m, self.tree, out="full_sum")
+        self.emit_product(nl, m, out="full_sum")
         nl.comment(f"fixed-width output: the top {self.out_bits} bits")
         nl.body.append(f"  assign p = full_sum[{width - 1}:{self.out_shift}];")

@@ -35,7 +35,6 @@ class Netlist:
     _counts: dict[str, int] = field(default_factory=dict)
     header_comment: list[str] = field(default_factory=list)
     gate_count: int = 0
-    final_adder: str = "synth"  # the carry-propagate adder trees.emit_product builds
 
     def __post_init__(self):
         if not valid_identifier(self.top):

@@ -127,21 +127,22 @@ def reduce_to_two_rows(nl: Netlist, m: BitMatrix, tree: str) -> tuple[list[str],
     return r0, r1
 
 
-def emit_product(nl: Netlist, m: BitMatrix, tree: str, out: str = "p") -> None:
-    """Reduce the matrix with `tree` and drive output `out` through the final carry-propagate
-    adder named by ``nl.final_adder`` (so every family built on these trees offers them all)."""
+def emit_product(nl: Netlist, m: BitMatrix, tree: str, final_adder: str, out: str = "p") -> None:
+    """Reduce the matrix with `tree` and drive output `out` through `final_adder` (any of
+    adders.ADDERS, so every family built on these trees offers them all)."""
     nl.comment(f"{tree} reduction of {sum(len(r) for r in m.rows)} partial-product bits, "
                f"constant 0x{m.const_mod():x}")
     r0, r1 = reduce_to_two_rows(nl, m, tree)
-    emit_final_adder(nl, r0, r1, out)
+    emit_final_adder(nl, r0, r1, final_adder, out)
 
 
-def emit_final_adder(nl: Netlist, r0: list[str], r1: list[str], out: str = "p") -> None:
-    """Drive `out` with the sum of the two reduced rows: the netlist's structural final adder,
-    or a `+` left to the synthesizer (`synth`)."""
-    if nl.final_adder != "synth":
-        nl.comment(f"final carry-propagate adder: {nl.final_adder}")
-        nl.assign_vector(out, adders.add(nl, nl.final_adder, r0, r1))
+def emit_final_adder(nl: Netlist, r0: list[str], r1: list[str], final_adder: str,
+                     out: str = "p") -> None:
+    """Drive `out` with the sum of the two reduced rows: a structural final adder, or a `+`
+    left to the synthesizer (`synth`)."""
+    if final_adder != "synth":
+        nl.comment(f"final carry-propagate adder: {final_adder}")
+        nl.assign_vector(out, adders.add(nl, final_adder, r0, r1))
         return
     nl.comment("final carry-propagate adder (left to the synthesizer)")
     w = len(r0)

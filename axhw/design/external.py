@@ -52,6 +52,8 @@ from ..gen.families.base import MAX_BITS, MIN_BITS
 from ..infra.fileio import cache_root, ensure_dir, sha256_text, write_json
 from ..infra.tools import yosys
 
+__all__ = ["load_external", "load_input", "AbsolutePath", "design_input"]
+
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")
 MAX_OUT_BITS = 62  # port values are held in int64 after scaling
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["MAX_EXHAUSTIVE_BITS", "to_value", "to_raw", "pair_values", "random_pair_index",
+           "all_pairs", "port_value", "golden_lut", "product_lut"]
+
 # Input bits up to which every pair is visited (16x16: 2^32 pairs); past it, random pairs only.
 MAX_EXHAUSTIVE_BITS = 32
 

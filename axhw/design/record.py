@@ -20,6 +20,9 @@ from ..gen.families.base import Multiplier
 from ..infra.fileio import ensure_dir, sha256_text, write_json, write_text
 from .kinds import kind_for_family
 
+__all__ = ["Design", "design_dict", "write_design", "spec_from_dict", "check_verilog_hash",
+           "load_design", "load_multiplier"]
+
 
 @dataclass
 class Design:

@@ -1,5 +1,7 @@
 """The one error type users see: the CLI prints its message as a single line and exits non-zero."""
 
+__all__ = ["AxhwError", "ToolError", "VerificationFailed"]
+
 
 class AxhwError(Exception):
     """A user-facing error (bad input, missing tool, failed check). The message is one line."""

@@ -11,6 +11,9 @@ from pathlib import Path
 
 from .errors import AxhwError
 
+__all__ = ["ensure_dir", "atomic_path", "write_text", "write_bytes", "write_json", "sha256_text",
+           "sha256_file", "cache_root", "format_from_suffix"]
+
 
 def ensure_dir(path: Path) -> Path:
     """Create a directory (and parents) or fail with a one-line error."""

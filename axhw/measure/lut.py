@@ -23,6 +23,9 @@ from ..infra.errors import AxhwError, VerificationFailed
 from ..infra.fileio import atomic_path, cache_root, format_from_suffix, sha256_text, write_bytes, write_text
 from ..design.golden import all_pairs, golden_lut, port_value, to_raw
 
+__all__ = ["MAX_LUT_BITS", "SOURCES", "FORMATS", "design_lut", "multiplier_lut", "format_for",
+           "write_lut"]
+
 MAX_LUT_BITS = 16           # bits_a + bits_b: 65536 entries
 SOURCES = ("netsim", "icarus", "verilator")
 FORMATS = ("npy", "tfapprox", "transaxx", "csv")

@@ -34,6 +34,9 @@ from ..infra.errors import AxhwError
 from ..design.golden import (MAX_EXHAUSTIVE_BITS, pair_values, port_value, random_pair_index, to_raw,
                              to_value)
 
+__all__ = ["NMED_NORMS", "DEFAULT_NMED_NORM", "DEFAULT_SAMPLES", "nmed_denominator",
+           "compute_metrics", "Distribution", "load_distribution", "design_metrics"]
+
 NMED_NORMS = ("2^2n-1", "maxprod", "2^2n")
 DEFAULT_NMED_NORM = "2^2n-1"
 STREAM_CHUNK = 1 << 20      # pairs per chunk when streaming wide designs (8 MiB per int64 array)

@@ -31,7 +31,10 @@ import numpy as np
 from ..infra.errors import AxhwError
 from ..design.golden import to_raw
 from ..sim.netsim import read_yosys_json, evaluate
-from .pdk import Library
+from .pdk import CellLibrary
+
+__all__ = ["ZERO_DELAY", "ACTIVITY_MODELS", "Activity", "operand_vectors", "port_bit_names",
+           "cell_pin_names", "switching_activity"]
 
 MAX_VECTORS = 1 << 20  # the per-net bit matrix of the toggle count stays under ~1 GB
 ZERO_DELAY = "zero-delay"  # activity model: one evaluation per vector, no glitches
@@ -125,7 +128,7 @@ def _rates(words: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return toggles, bits.sum(axis=1) / n
 
 
-def switching_activity(synthesis, library: Library, ports: tuple[str, str, str],
+def switching_activity(synthesis, library: CellLibrary, ports: tuple[str, str, str],
                        a_raw: np.ndarray, b_raw: np.ndarray, model: str = ZERO_DELAY,
                        sdf: Path | None = None) -> Activity:
     data = json.loads(Path(synthesis.netlist_json).read_text())

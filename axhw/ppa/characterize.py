@@ -39,10 +39,14 @@ from ..design.record import Design
 from ..infra.errors import AxhwError, ToolError
 from ..infra.fileio import cache_root, ensure_dir, sha256_file, sha256_text, write_json
 from ..design.golden import port_value, to_raw, to_value
-from .pdk import Library
+from .pdk import CellLibrary
 from .sta import LOAD_INVERTERS, sta
 from .synth import flow_template, synthesize
 from ..infra.tools import opensta
+
+__all__ = ["FLOW_VERSION", "DEFAULT_CLOCK_NS", "DEFAULT_VECTORS", "DEFAULT_SEED",
+           "input_port_names", "CachedRun", "check_clock", "check_activity_model", "characterize",
+           "characterize_multiplier"]
 
 # Bumped when the flow or the meaning of a result key changes (invalidates cached results).
 FLOW_VERSION = "4"  # 3: power from the simulated activity; 4: ABC area recovery (&nf -R 20)
@@ -62,7 +66,7 @@ def input_port_names(synthesis) -> list[str]:
     return list(port_bit_names(data, synthesis.top).values())
 
 
-def _cache_key(design: Design, library: Library, options: dict, versions: dict) -> str:
+def _cache_key(design: Design, library: CellLibrary, options: dict, versions: dict) -> str:
     templates = [flow_template(n).template for n in ("synth.ys.tmpl", "sta.tcl.tmpl")]
     fields = [FLOW_VERSION, design.verilog_path.read_text(errors="replace"), design.top,
               ",".join(design.ports), library.pdk, library.sha256, ",".join(library.dont_use),
@@ -99,7 +103,7 @@ class CachedRun:
     ``keep()`` renames it to runs/<key> (a failed run's folder stays, its logs named in the error)
     and ``finish(result)`` writes the result."""
 
-    def __init__(self, design: Design, library: Library, options: dict, use_cache: bool = True):
+    def __init__(self, design: Design, library: CellLibrary, options: dict, use_cache: bool = True):
         self.versions = tool_versions()
         self.key = _cache_key(design, library, options, self.versions)
         self.dir = ensure_dir(cache_root() / "characterize")
@@ -150,7 +154,7 @@ def timing_note(timing) -> dict:
             if timing.unconstrained else {})
 
 
-def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLOCK_NS,
+def characterize(design: Design, library: CellLibrary, clock_ns: float = DEFAULT_CLOCK_NS,
                  vectors: int = DEFAULT_VECTORS, seed: int = DEFAULT_SEED,
                  activity_file: str | Path | None = None, use_cache: bool = True,
                  activity_model: str = ZERO_DELAY, error_metrics: bool = True) -> dict:
@@ -161,7 +165,7 @@ def characterize(design: Design, library: Library, clock_ns: float = DEFAULT_CLO
                                 activity_file, use_cache, activity_model, error_metrics)
 
 
-def characterize_multiplier(design: Design, library: Library, clock_ns: float, vectors: int,
+def characterize_multiplier(design: Design, library: CellLibrary, clock_ns: float, vectors: int,
                             seed: int, activity_file: str | Path | None, use_cache: bool,
                             activity_model: str, error_metrics: bool) -> dict:
     """The `characterize` hook of a multiplier: combinational flow, operand-stream activity."""

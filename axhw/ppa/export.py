@@ -30,6 +30,8 @@ from .pdk import load_library
 from .synth import check_name, synthesize
 from ..infra.tools import yosys
 
+__all__ = ["FORMATS", "DEFAULT_CLOCK_NS", "format_for", "export_text", "export_multiplier", "blif"]
+
 FORMATS = ("c", "python", "blif", "netlist")
 SUFFIXES = {"c": (".c", ".h"), "python": (".py",), "blif": (".blif",),
             "netlist": (".v", ".sv")}

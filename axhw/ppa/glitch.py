@@ -24,6 +24,8 @@ import numpy as np
 from ..infra.errors import AxhwError
 from ..sim.netsim import GateNetlist, parse_liberty_function
 
+__all__ = ["read_sdf_delays", "glitch_toggles"]
+
 _CELL = re.compile(r"\(INSTANCE\s*([^)]*)\)")
 _IOPATH = re.compile(r"\(IOPATH\s+([^\s()]+)\s+([^\s()]+)\s+\(([^)]*)\)(?:\s+\(([^)]*)\))?")
 

@@ -14,10 +14,10 @@ Where the files come from, first match wins:
 Nothing found -> a one-line AxhwError saying how to configure it. ``locate_pdk`` also says which
 of these it used; ``read_header`` reads a file's units and nominal corner without its cells (fast).
 
-``load_library(pdk, pdk_root=None, liberty=()) -> Library``. Gzipped files are decompressed once
+``load_library(pdk, pdk_root=None, liberty=()) -> CellLibrary``. Gzipped files are decompressed once
 into the cache (OpenSTA 2.0.17 cannot read gzip). Each file is parsed once with ``liberty-parser``
 and its facts (units, cell areas, pin capacitances and functions, leakage, dont_use) are cached as
-JSON keyed by the file's SHA-256. The Library then exposes them in axhw units: ns, fF, um^2, mW.
+JSON keyed by the file's SHA-256. The CellLibrary then exposes them in axhw units: ns, fF, um^2, mW.
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ import numpy as np
 from ..infra import progress
 from ..infra.errors import AxhwError
 from ..infra.fileio import atomic_path, cache_root, ensure_dir, sha256_file, sha256_text, write_json
+
+__all__ = ["PDK_ROOT_ENV", "DEFAULT_PDK", "PDKS", "BUNDLED_ROOT", "pdk_root", "locate_pdk",
+           "find_liberty_files", "read_header", "CellLibrary", "load_library"]
 
 # Bumped when the extracted facts change shape, so cached facts are re-extracted.
 FACTS_VERSION = "1"
@@ -281,7 +284,7 @@ def _cached_file(path: Path) -> tuple[Path, dict]:
 
 # -- the library ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Library:
+class CellLibrary:
     """One cell library (one or more Liberty files) with units normalized to ns, fF, um^2, mW."""
 
     pdk: str
@@ -412,7 +415,7 @@ class Library:
 
 
 def load_library(pdk: str | None = None, pdk_root: str | Path | None = None,
-                 liberty: tuple[str | Path, ...] | list = ()) -> Library:
+                 liberty: tuple[str | Path, ...] | list = ()) -> CellLibrary:
     """A PDK by name, or the given Liberty files (labelled ``pdk`` or "custom")."""
     if liberty:
         sources = [Path(p).absolute() for p in liberty]  # OpenSTA runs in its run folder
@@ -426,4 +429,4 @@ def load_library(pdk: str | None = None, pdk_root: str | Path | None = None,
     if len(units) > 1:
         raise AxhwError(f"{name}: the Liberty files use different units "
                         f"({', '.join(map(str, sources))})")
-    return Library(name, tuple(sources), tuple(files), tuple(facts))
+    return CellLibrary(name, tuple(sources), tuple(files), tuple(facts))

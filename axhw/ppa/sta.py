@@ -32,9 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..infra.errors import ToolError
-from .pdk import Library
+from .pdk import CellLibrary
 from .synth import Synthesis, check_name, flow_template
 from ..infra.tools.opensta import run_tcl, tcl_quote
+
+__all__ = ["LOAD_INVERTERS", "CLOCK_TOGGLES", "SDF", "Power", "Timing", "clock_pins", "sta"]
 
 LOAD_INVERTERS = 4  # output load, in input capacitances of the library's smallest inverter
 CLOCK_TOGGLES = 2.0  # toggles of a clock pin per period (OpenSTA's clock activity)
@@ -135,7 +137,7 @@ def _pin_power(text: str, clocks: set[str], log: str) -> tuple[dict, float]:
     return pins, leakage
 
 
-def sta(synthesis: Synthesis, library: Library, clock_ns: float, input_ports: list[str],
+def sta(synthesis: Synthesis, library: CellLibrary, clock_ns: float, input_ports: list[str],
         clock_port: str | None = None) -> Timing:
     """Run OpenSTA on the mapped netlist; see the module doc for the constraints."""
     period = clock_ns / library.time_unit_ns

@@ -19,8 +19,10 @@ from pathlib import Path
 from string import Template
 
 from ..infra.errors import AxhwError, ToolError
-from .pdk import Library
+from .pdk import CellLibrary
 from ..infra.tools import yosys
+
+__all__ = ["FLOWS", "flow_template", "Synthesis", "check_name", "synthesize"]
 
 FLOWS = Path(__file__).resolve().parent / "flows"  # package data (pyproject: package-data)
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
@@ -53,7 +55,7 @@ def check_name(name: str, what: str = "module") -> str:
     return name
 
 
-def synthesize(verilog: Path, top: str, library: Library, clock_ns: float, workdir: Path,
+def synthesize(verilog: Path, top: str, library: CellLibrary, clock_ns: float, workdir: Path,
                map_flops: bool = True) -> Synthesis:
     top = check_name(top)
     workdir = Path(workdir)

@@ -7,6 +7,8 @@ import numpy as np
 from ..design.record import load_design
 from ..design.golden import pair_values, port_value, to_raw
 
+__all__ = ["MAX_REPORTED", "read_hex_outputs", "check_outputs", "compare_values"]
+
 MAX_REPORTED = 10
 
 

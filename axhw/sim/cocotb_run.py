@@ -24,6 +24,9 @@ from ..infra.errors import AxhwError, ToolError
 from ..infra.fileio import cache_root, ensure_dir
 from .simulators import sim_env, sim_version
 
+__all__ = ["CHUNK", "TEMPLATE", "testbench", "locked", "prepared_runner", "first_line", "environ",
+           "cocotb_libs", "build_dir", "build_testbench", "build", "run_pairs"]
+
 CHUNK = 1 << 16
 TEMPLATE = Path(__file__).resolve().parent / "rtl_templates" / "pair_sweep_tb.v"  # package data
 

@@ -25,6 +25,11 @@ from ..infra.errors import AxhwError
 from ..infra.fileio import cache_root, ensure_dir, sha256_text, write_text
 from ..infra.tools import yosys
 
+__all__ = ["FLOW_VERSION", "CHUNK", "CONST_BITS", "BUILTIN_GATES", "LibertyFunction",
+           "parse_liberty_function", "Cell", "GateNetlist", "read_yosys_json", "gate_flow",
+           "generic_netlist", "pack", "pack_range", "unpack", "compile_cells", "evaluate",
+           "run_steps", "sweep_pairs", "simulate_pairs"]
+
 # Bumped when the Yosys flow below changes, so cached netlists are rebuilt.
 FLOW_VERSION = "1"
 # Vectors per evaluation chunk: 2^18 vectors = 4 Ki words = 32 KiB per net (stays in cache).
@@ -418,7 +423,7 @@ def _unpack_words(words, n):  # pragma: no cover - compiled
     return out[:n]
 
 
-def _compile_cells(nl: GateNetlist, cell_functions) -> list[tuple[Callable, list[int], list[int]]]:
+def compile_cells(nl: GateNetlist, cell_functions) -> list[tuple[Callable, list[int], list[int]]]:
     """Per cell: (function of the packed input words -> tuple of output words, inputs, outputs)."""
     parsed: dict[tuple[str, str], LibertyFunction] = {}
     steps = []
@@ -471,11 +476,11 @@ def evaluate(netlist: GateNetlist, inputs: dict[str, np.ndarray],
         raise AxhwError("evaluate: input arrays differ in length")
     n = lengths.pop() if lengths else 0
     packed = {port: pack(inputs[port], len(bits)) for port, bits in netlist.inputs.items()}
-    outs, words = _run(netlist, _compile_cells(netlist, cell_functions), packed, n, keep=nets)
+    outs, words = run_steps(netlist, compile_cells(netlist, cell_functions), packed, n, keep=nets)
     return (outs, words) if nets else outs
 
 
-def _run(nl: GateNetlist, steps, packed: dict[str, list[Words]], n: int, keep: bool):
+def run_steps(nl: GateNetlist, steps, packed: dict[str, list[Words]], n: int, keep: bool):
     """Evaluate on packed input words; returns (outputs, every net's words if `keep`)."""
     nwords = (n + 63) // 64
     val: dict[int, Words] = {0: np.zeros(nwords, dtype=_W), 1: np.full(nwords, ~_W(0), dtype=_W)}
@@ -533,12 +538,12 @@ def sweep_pairs(netlist: GateNetlist, ports: tuple[str, str, str], bits_a: int, 
     _check_ports(netlist, ports, bits_a, bits_b, out_bits)
     if start % 64 or chunk % 64:
         raise AxhwError("sweep_pairs: start and chunk must be multiples of 64")
-    steps = _compile_cells(netlist, None)
+    steps = compile_cells(netlist, None)
     for lo in range(start, stop, chunk):
         n = min(chunk, stop - lo)
         bits = pack_range(lo, n, bits_a + bits_b)
         packed = _pair_inputs(netlist, ports, bits_b, bits, len(bits[0]))
-        yield lo, _run(netlist, steps, packed, n, keep=False)[0][ports[2]].astype(np.int64)
+        yield lo, run_steps(netlist, steps, packed, n, keep=False)[0][ports[2]].astype(np.int64)
 
 
 def simulate_pairs(verilog: Path | str, top: str, ports: tuple[str, str, str], bits_a: int,
@@ -547,11 +552,11 @@ def simulate_pairs(verilog: Path | str, top: str, ports: tuple[str, str, str], b
     netlist = generic_netlist(verilog, top)
     _check_ports(netlist, ports, bits_a, bits_b, out_bits)
     index = np.asarray(index, dtype=np.int64)
-    steps = _compile_cells(netlist, None)
+    steps = compile_cells(netlist, None)
     parts = []
     for k in range(0, len(index), CHUNK):
         part = index[k:k + CHUNK]
         bits = pack(part, bits_a + bits_b)
         packed = _pair_inputs(netlist, ports, bits_b, bits, len(bits[0]))
-        parts.append(_run(netlist, steps, packed, len(part), keep=False)[0][ports[2]])
+        parts.append(run_steps(netlist, steps, packed, len(part), keep=False)[0][ports[2]])
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)

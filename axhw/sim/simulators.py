@@ -10,6 +10,8 @@ from pathlib import Path
 
 from ..infra.errors import AxhwError
 
+__all__ = ["SIMULATORS", "sim_env", "sim_version"]
+
 SIMULATORS = ("icarus", "verilator")
 
 

@@ -20,6 +20,8 @@ from ..gen.families import get_family
 from ..gen.families.base import MAX_BITS, MIN_BITS, Multiplier, check, check_range
 from ..design.golden import product_lut
 
+__all__ = ["PARAM_KEYS", "SystolicArray", "parse_multiplier"]
+
 MAX_DIM = 64
 MAX_ACC_BITS = 62  # the Python models keep sums in int64
 PARAM_KEYS = ("rows", "cols", "acc_bits", "pipeline", "backpressure", "multiplier",

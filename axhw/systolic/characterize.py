@@ -34,13 +34,15 @@ from ..ppa.characterize import CachedRun, check_clock
 from ..design.record import Design
 from ..infra.errors import AxhwError, ToolError
 from ..design.golden import port_value
-from ..sim.netsim import (CONST_BITS, _compile_cells, _run, parse_liberty_function, read_yosys_json,
-                          unpack)
-from ..ppa.pdk import Library
+from ..sim.netsim import (CONST_BITS, compile_cells, parse_liberty_function, read_yosys_json,
+                          run_steps, unpack)
+from ..ppa.pdk import CellLibrary
 from ..ppa.sta import CLOCK_TOGGLES, LOAD_INVERTERS, sta
 from ..ppa.synth import synthesize
 from .design import array_from_dict
 from .model import functional
+
+__all__ = ["gemm_activity", "characterize_array", "ROWS", "format_array"]
 
 FLOW = "systolic-2"  # bumped when this flow changes (part of the cache key); 2: simulated power
 LANES = 64
@@ -119,7 +121,7 @@ def _port_bits(values: np.ndarray, width: int) -> np.ndarray:
 class GateLevelArray:
     """The mapped netlist, clocked: flops cut out, combinational rest from netsim."""
 
-    def __init__(self, synthesis, library: Library):
+    def __init__(self, synthesis, library: CellLibrary):
         data = json.loads(Path(synthesis.netlist_json).read_text())
         mod = data["modules"][synthesis.top]
         self.data, self.top = data, synthesis.top
@@ -141,7 +143,7 @@ class GateLevelArray:
         ports = {**mod["ports"], "__ffq": {"direction": "input", "bits": q_bits}}
         cut = {"modules": {self.top: {**mod, "ports": ports, "cells": comb}}}
         self.netlist = read_yosys_json(cut, self.top, library.cell_functions())
-        self.steps = _compile_cells(self.netlist, library.cell_functions())
+        self.steps = compile_cells(self.netlist, library.cell_functions())
         self.words = LANES // 64
         self.state = [np.zeros(self.words, dtype=np.uint64) for _ in self.flops]
         # Nets whose activity OpenSTA gets: every cell output pin and every input port bit.
@@ -160,14 +162,14 @@ class GateLevelArray:
         ones = np.full(self.words, np.uint64(0xFFFFFFFFFFFFFFFF))
         q = [(~s if inv else s) for s, (_, ff, _, outs) in zip(self.state, self.flops)
              for inv in (ff.outputs[p] for p in outs)]
-        _, val = _run(self.netlist, self.steps, {**inputs, "__ffq": q}, LANES, keep=True)
+        _, val = run_steps(self.netlist, self.steps, {**inputs, "__ffq": q}, LANES, keep=True)
         self.state = [ff.next_state({**{p: val[b] for p, b in ins.items()},
                                      ff.state[0]: s, ff.state[1]: ~s}, ones)
                       for s, (_, ff, ins, _) in zip(self.state, self.flops)]
         return val
 
 
-def gemm_activity(syn, library: Library, arr, window: int, seed: int) -> tuple[Activity, int]:
+def gemm_activity(syn, library: CellLibrary, arr, window: int, seed: int) -> tuple[Activity, int]:
     """Run the GEMM workload on the mapped netlist; return its activity over the steady-state
     window and the number of result vectors checked against the functional model."""
     gl = GateLevelArray(syn, library)
@@ -233,7 +235,7 @@ def gemm_activity(syn, library: Library, arr, window: int, seed: int) -> tuple[A
                     cell_pins=cell_pins, model=ZERO_DELAY), checked
 
 
-def characterize_array(design: Design, library: Library, clock_ns: float, vectors: int,
+def characterize_array(design: Design, library: CellLibrary, clock_ns: float, vectors: int,
                        seed: int, activity_file=None, use_cache: bool = True,
                        activity_model: str = ZERO_DELAY, error_metrics: bool = True) -> dict:
     """PPA of an array; `vectors` = activation vectors measured (in LANES parallel streams).

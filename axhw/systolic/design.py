@@ -18,6 +18,8 @@ from ..infra.fileio import ensure_dir, sha256_text, write_json, write_text
 from .array import SystolicArray
 from .rtl import array_verilog, port_list
 
+__all__ = ["protocol", "write_array", "array_from_dict", "load_array_design"]
+
 MULTIPLIER_DIR = "multipliers"
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from .array import SystolicArray
 from .design import write_array
 
+__all__ = ["PARAMS_HELP", "gen", "params_help", "summary"]
+
 PARAMS_HELP = """systolic: weight-stationary R x C MAC array built from any multiplier family
   rows                N (1..64, required)   activation rows = length of the dot products
   cols                N (1..64, required)   columns = outputs per vector

@@ -16,6 +16,8 @@ import numpy as np
 from ..design.golden import port_value, to_raw
 from .array import SystolicArray
 
+__all__ = ["functional", "Outputs", "CycleModel", "load_weights", "stream"]
+
 
 def functional(arr: SystolicArray, X: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Outputs (M, cols) for activation values X (M, rows) and weight values W (rows, cols)."""

@@ -20,6 +20,8 @@ from ..verify.dispatch import VerifyResult, expand_sims
 from .design import array_from_dict
 from .rtl import port_list
 
+__all__ = ["wrapper", "build", "run_array", "verify_hook"]
+
 # Default stimulus of `axhw verify`: tiles x matrices x vectors activation rows.
 DEFAULT_WORKLOAD = {"tiles": 6, "matrices": 4, "vectors": 8, "p_stall": 0.25, "p_bubble": 0.2,
                     "reset_mid": True}

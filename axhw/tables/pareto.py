@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["pareto_mask", "pareto", "hypervolume_2d"]
+
 
 def pareto_mask(values: np.ndarray) -> np.ndarray:
     """Rows of `values` (n × k, all minimized) that no other row dominates. NaN rows never are."""

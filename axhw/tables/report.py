@@ -15,6 +15,8 @@ from ..infra.errors import AxhwError
 from ..infra.fileio import atomic_path, ensure_dir, write_text
 from .pareto import pareto_mask
 
+__all__ = ["pyplot", "save_png", "write_report", "screenshot"]
+
 COSTS = [("power_mw", "power [mW]"), ("area_um2", "area [µm²]"), ("delay_ns", "delay [ns]"),
          ("energy_pj", "energy/op [pJ]")]
 ERRORS = [("mred", "MRED"), ("nmed", "NMED"), ("wce", "WCE")]

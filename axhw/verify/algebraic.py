@@ -35,6 +35,9 @@ from ..infra import progress
 from ..infra.errors import AxhwError, ToolError, VerificationFailed
 from ..design.golden import port_value, to_raw, to_value
 
+__all__ = ["NotApplicable", "Budget", "rewrite", "Operands", "spec_polynomial",
+           "check_spec_polynomial", "prove_netlist"]
+
 Monomial = frozenset  # of net ids; the empty set is the constant monomial
 Polynomial = dict  # Monomial -> coefficient in 0 .. modulus-1
 

@@ -19,6 +19,9 @@ from ..infra.errors import AxhwError
 from ..design.golden import MAX_EXHAUSTIVE_BITS, random_pair_index
 from ..sim.simulators import SIMULATORS
 
+__all__ = ["METHODS", "VerifyResult", "default_method", "expand_sims", "verify_design",
+           "verify_multiplier"]
+
 MAX_COCOTB_PAIRS = 1 << 16
 
 # method -> "module:function(design, sims, samples, seed) -> list[VerifyResult]"

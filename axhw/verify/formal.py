@@ -28,6 +28,9 @@ from ..infra.errors import AxhwError, ToolError
 from ..infra.fileio import cache_root, ensure_dir
 from ..infra.tools import yosys
 
+__all__ = ["DEFAULT_TIMEOUT_S", "ENGINES", "prove", "prove_algebraic", "choose_engine",
+           "verify_formal"]
+
 DEFAULT_TIMEOUT_S = 600
 ENGINES = ("auto", "sat", "algebraic")
 # auto: SAT up to this many input bits (6x6: about 2 s), the algebraic engine above.

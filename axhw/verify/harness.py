@@ -33,6 +33,9 @@ from ..sim.check import MAX_REPORTED, compare_values
 from ..sim.cocotb_run import locked
 from ..sim.simulators import sim_env, sim_version
 
+__all__ = ["CHUNK", "ZERO", "sliced_verilog", "build_harness", "RowGolden", "check_range",
+           "workers", "Progress", "sweep", "verify_exhaustive"]
+
 HARNESS_VERSION = "1"
 CHUNK = 1 << 21  # pairs per golden comparison (a multiple of 64)
 PROGRESS_PAIRS = 1 << 26  # sweeps at least this long report progress on stderr

@@ -7,6 +7,8 @@ import importlib
 from ...infra.errors import AxhwError
 from .base import Multiplier
 
+__all__ = ["register", "family_names", "get_family", "make"]
+
 # type name -> "module:Class"; modules are imported on first use.
 _REGISTRY: dict[str, str] = {
     "exact": "axhw.gen.families.exact:ExactMultiplier",

@@ -18,6 +18,8 @@ from .base import (WIDE_BITS, Multiplier, TreeReduced, check, check_choice, chec
                    final_adder_param, param, tree_param)
 from .masked import kept_sum
 
+__all__ = ["BrokenArrayMultiplier"]
+
 ROW_OPERANDS = ("b", "a")
 
 

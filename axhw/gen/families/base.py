@@ -22,6 +22,9 @@ from ..hdl.bitmatrix import BitMatrix
 from ..hdl.netlist import Netlist
 from ..hdl.trees import TREES
 
+__all__ = ["MIN_BITS", "MAX_BITS", "WIDE_BITS", "param", "tree_param", "final_adder_param",
+           "parse_kv", "check", "check_choice", "check_range", "Multiplier", "TreeReduced"]
+
 MIN_BITS, MAX_BITS = 2, 16  # operand widths every family supports
 WIDE_BITS = 32  # the widest operands of a family with ``max_bits = WIDE_BITS``
 

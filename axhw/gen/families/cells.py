@@ -9,6 +9,8 @@ import numpy as np
 
 from .base import check_range, param
 
+__all__ = ["approx_cols_param", "ApproxColumns"]
+
 
 def approx_cols_param(cells: str) -> Any:
     """`cells` says which cells count as "in columns below c"."""

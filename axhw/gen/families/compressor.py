@@ -35,6 +35,8 @@ from ..hdl.pparray import operand_bits
 from .base import Multiplier, TreeReduced, check, check_choice, final_adder_param, param
 from .cells import ApproxColumns, approx_cols_param
 
+__all__ = ["exact_42", "momeni1", "momeni2", "APPROXIMATE", "CompressorMultiplier"]
+
 COMPRESSORS = ("momeni1", "momeni2")
 
 

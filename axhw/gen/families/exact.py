@@ -11,6 +11,8 @@ from ..hdl.pparray import build_and_array
 from .base import (WIDE_BITS, Multiplier, TreeReduced, check_choice, final_adder_param, param,
                    tree_param)
 
+__all__ = ["ENCODINGS", "ExactMultiplier"]
+
 ENCODINGS = ("and", "booth")
 
 

@@ -19,6 +19,9 @@ from ..hdl.pparray import KeepFn, build_and_array, masked_golden, pp_weight_sign
 from .base import (WIDE_BITS, Multiplier, TreeReduced, check, check_choice, final_adder_param,
                    param, tree_param)
 
+__all__ = ["removed_mean", "round_to_column", "lowest_kept_column", "compensation_constant",
+           "verilog_int", "pp_term", "kept_sum", "MaskedMultiplier"]
+
 COMPENSATIONS = ("none", "constant")
 
 

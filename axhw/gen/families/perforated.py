@@ -18,6 +18,8 @@ from ..hdl.pparray import build_and_array
 from .base import (WIDE_BITS, Multiplier, TreeReduced, check_choice, check_range, final_adder_param,
                    param, tree_param)
 
+__all__ = ["ENCODINGS", "PerforatedMultiplier"]
+
 ENCODINGS = ("and", "booth")
 
 

@@ -26,6 +26,9 @@ from ..hdl.pparray import build_and_array, operand_bits
 from ..hdl.trees import TREES, emit_final_adder, reduce_to_two_rows
 from .base import Multiplier, TreeReduced, check, final_adder_param, param
 
+__all__ = ["Adder", "ArrayStructure", "array_structure", "check_columns", "ties_hex",
+           "PrunedMultiplier"]
+
 _COLUMN = re.compile(r"_c(\d+)$")
 
 

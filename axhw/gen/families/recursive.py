@@ -38,6 +38,8 @@ from ..hdl.pparray import operand_bits
 from .base import Multiplier, TreeReduced, check, check_choice, final_adder_param, param, tree_param
 from .cells import ApproxColumns, approx_cols_param
 
+__all__ = ["RecursiveMultiplier"]
+
 BLOCKS = ("m1", "m2", "m3", "m4")
 
 

@@ -27,6 +27,8 @@ from ..hdl.pparray import build_and_array
 from .base import (Multiplier, TreeReduced, check, check_choice, check_range, final_adder_param,
                    param, tree_param)
 
+__all__ = ["MODES", "RoundedMultiplier", "roba_round"]
+
 MODES = ("roba", "operand", "rad")
 
 

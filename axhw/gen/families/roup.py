@@ -20,6 +20,8 @@ import numpy as np
 from ..hdl import booth
 from .base import Multiplier, TreeReduced, check, check_range, final_adder_param, param, tree_param
 
+__all__ = ["RoupMultiplier"]
+
 
 @dataclass(frozen=True)
 class RoupMultiplier(TreeReduced, Multiplier):

@@ -25,6 +25,8 @@ from .base import (WIDE_BITS, Multiplier, TreeReduced, check, check_choice, chec
 from .masked import (compensation_constant, kept_sum, pp_term, removed_mean, round_to_column,
                      verilog_int)
 
+__all__ = ["MODES", "TruncatedMultiplier"]
+
 MODES = ("column", "operand", "cct", "vct")
 FULL_WIDTH_MODES = ("column", "operand")
 CORRECTIONS = ("none", "constant")

@@ -27,6 +27,10 @@ from collections.abc import Callable
 
 from .netlist import ONE, ZERO, Netlist
 
+__all__ = ["kogge_stone", "sklansky", "brent_kung", "knowles", "han_carlson", "ladner_fischer",
+           "PREFIX_NETWORKS", "pg_rca", "cla", "carry_skip", "carry_select", "carry_increment",
+           "conditional_sum", "ADDERS", "add"]
+
 BLOCK = 4  # block size of cla / carry_skip / carry_select / carry_increment (ArithsGen's default)
 
 Level = list[tuple[int, int]]

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from .netlist import ONE, ZERO
 
+__all__ = ["BitMatrix"]
+
 
 @dataclass
 class BitMatrix:

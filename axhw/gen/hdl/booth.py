@@ -18,6 +18,10 @@ import numpy as np
 from .bitmatrix import BitMatrix
 from .netlist import ZERO, Netlist
 
+__all__ = ["num_digits", "digits", "encode", "add_select_row", "add_booth_row",
+           "rounded_multiplicand", "round_half_up", "round_half_up_verilog", "build_booth",
+           "booth_golden"]
+
 
 def num_digits(bits_b: int, signed: bool) -> int:
     return (bits_b + 1) // 2 if signed else bits_b // 2 + 1

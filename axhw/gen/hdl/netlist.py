@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+__all__ = ["ZERO", "ONE", "Netlist"]
+
 ZERO = "1'b0"
 ONE = "1'b1"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from .netlist import ZERO, Netlist
 
+__all__ = ["NetOps", "ArrayOps"]
+
 
 class NetOps:
     """Gate operations that add gates to a netlist (constants fold)."""

@@ -14,6 +14,8 @@ import numpy as np
 from .bitmatrix import BitMatrix
 from .netlist import Netlist
 
+__all__ = ["KeepFn", "pp_weight_sign", "build_and_array", "operand_bits", "masked_golden"]
+
 KeepFn = Callable[[int, int], bool]  # (row i, column-of-a j) -> keep pp[i][j]?
 
 

@@ -11,6 +11,8 @@ from . import adders
 from .bitmatrix import BitMatrix
 from .netlist import ONE, ZERO, Netlist
 
+__all__ = ["TREES", "reduce_to_two_rows", "emit_product", "emit_final_adder"]
+
 TREES = ("array", "wallace", "dadda")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ctypes
 import signal
 
+__all__ = ["die_with_parent"]
+
 _PR_SET_PDEATHSIG = 1
 
 

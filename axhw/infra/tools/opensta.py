@@ -16,6 +16,8 @@ from . import die_with_parent
 from ..errors import ToolError
 from ..fileio import ensure_dir
 
+__all__ = ["STA", "DEFAULT_TIMEOUT_S", "tcl_quote", "executable", "run_tcl", "version"]
+
 STA = "sta"
 DEFAULT_TIMEOUT_S = 600
 

@@ -17,6 +17,8 @@ from . import die_with_parent
 from ..errors import ToolError
 from ..fileio import ensure_dir
 
+__all__ = ["DEFAULT_TIMEOUT_S", "quote", "run_script", "version"]
+
 DEFAULT_TIMEOUT_S = 600
 
 

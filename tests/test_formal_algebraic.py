@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import assert_one_line_error
 
-from axhw.verify.dispatch import algebraic
+from axhw.verify import algebraic
 from axhw.sim import netsim
 from axhw.design.record import load_design, write_design
 from axhw.infra.errors import ToolError, VerificationFailed

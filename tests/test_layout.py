@@ -68,7 +68,8 @@ def test_no_stage_names_a_kind_of_design():
     """Only a kind's own package compares a design's family with the kind's families."""
     named = []
     for kind in kinds.kinds().values():
-        compare = re.compile(r"[!=]=\s*[\"'](" + "|".join(map(re.escape, kind.families)) + r")[\"']")
+        families = "|".join(map(re.escape, kind.families))
+        compare = re.compile(r"[!=]=\s*[\"'](" + families + r")[\"']")
         home = kind.hooks["load"].split(":")[0].split(".")[1]  # e.g. systolic
         named += [f"{p.relative_to(PACKAGE.parent)}:{i}" for p in PACKAGE.rglob("*.py")
                   if kind.families and home not in p.relative_to(PACKAGE).parts

@@ -12,7 +12,8 @@ import pytest
 from axhw.design.record import write_design
 from axhw.infra.errors import AxhwError
 from axhw.gen.families import make
-from axhw.ppa.pdk import BUNDLED_ROOT, PDKS, find_liberty_files, load_library, locate_pdk, read_header
+from axhw.ppa.pdk import (BUNDLED_ROOT, PDKS, find_liberty_files, load_library, locate_pdk,
+                          read_header)
 
 from conftest import assert_one_line_error
 

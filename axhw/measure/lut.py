@@ -20,7 +20,8 @@ import numpy as np
 from ..design.kinds import kind_of
 from ..design.record import Design
 from ..infra.errors import AxhwError, VerificationFailed
-from ..infra.fileio import atomic_path, cache_root, format_from_suffix, sha256_text, write_bytes, write_text
+from ..infra.fileio import (atomic_path, cache_root, format_from_suffix, sha256_text, write_bytes,
+                            write_text)
 from ..design.golden import all_pairs, golden_lut, port_value, to_raw
 
 __all__ = ["MAX_LUT_BITS", "SOURCES", "FORMATS", "design_lut", "multiplier_lut", "format_for",

@@ -31,8 +31,8 @@ import numpy as np
 
 from ..design.record import Design
 from ..infra.errors import AxhwError
-from ..design.golden import (MAX_EXHAUSTIVE_BITS, pair_values, port_value, random_pair_index, to_raw,
-                             to_value)
+from ..design.golden import (MAX_EXHAUSTIVE_BITS, pair_values, port_value, random_pair_index,
+                             to_raw, to_value)
 
 __all__ = ["NMED_NORMS", "DEFAULT_NMED_NORM", "DEFAULT_SAMPLES", "nmed_denominator",
            "compute_metrics", "Distribution", "load_distribution", "design_metrics"]

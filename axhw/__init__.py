@@ -4,8 +4,8 @@ __version__ = "0.1.0"
 
 
 def pareto(df, objectives, maximize=()):
-    """Non-dominated rows of a sweep table (see :mod:`axhw.fronts`; a module named like this
+    """Non-dominated rows of a sweep table (see :mod:`axhw.tables.pareto`; a module named like this
     function would replace it as ``axhw.pareto`` once imported)."""
-    from .fronts import pareto as _pareto
+    from .tables.pareto import pareto as _pareto
 
     return _pareto(df, objectives, maximize)

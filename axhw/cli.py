@@ -8,8 +8,9 @@ import sys
 
 import click
 
-from . import __version__, progress
-from .errors import AxhwError
+from . import __version__
+from .infra import progress
+from .infra.errors import AxhwError
 
 # command name -> "module:attribute" (a click.Command). Loaded on first use.
 COMMANDS: dict[str, str] = {
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
     """Entry point: AxhwError -> one line on stderr and its exit code; never a traceback
     unless --verbose."""
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
-    from .runner import Interrupted  # noqa: PLC0415
+    from .infra.runner import Interrupted  # noqa: PLC0415
 
     try:
         cli.main(args=argv, prog_name="axhw", standalone_mode=False)

@@ -18,8 +18,8 @@ import torch
 
 from axhw.emu import (bitlinear_conv2d, bitlinear_matmul, fit_bit_linear, lut_conv2d, lut_matmul,
                       prepare_luts)
-from axhw.families import make
-from axhw.golden import golden_lut
+from axhw.gen.families import make
+from axhw.design.golden import golden_lut
 
 # (name, M, K, N); M includes the batch.
 VIT_GEMMS = [("ViT-S qkv  197x384x1152 x64", 197 * 64, 384, 1152),

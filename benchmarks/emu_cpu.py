@@ -33,8 +33,8 @@ import torch
 
 from axhw.emu import bitlinear_conv2d, bitlinear_matmul, cpu, lut_conv2d, lut_matmul, prepare_luts
 from axhw.emu.bitlinear import exact_engines
-from axhw.families import make
-from axhw.golden import golden_lut
+from axhw.gen.families import make
+from axhw.design.golden import golden_lut
 
 BASE = "523a76e"
 GEMMS = [("ViT-S qkv 197x384x1152", 197, 384, 1152), ("ViT-S fc2 197x1536x384", 197, 1536, 384)]

@@ -41,7 +41,7 @@ def characterize(verilog: Path, model: str, env: dict) -> dict:
 
 def vectorless_mw(result: dict) -> float:
     """OpenSTA's own total power of the kept run (the old axhw figure), in mW."""
-    from axhw.tools.opensta import run_tcl  # noqa: PLC0415
+    from axhw.infra.tools.opensta import run_tcl  # noqa: PLC0415
 
     workdir = Path(result["netlist"]).parent
     script = (workdir / "sta.tcl").read_text().split("set_power_activity -global")[0] + VECTORLESS

@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-from axhw.families import make
-from axhw.golden import all_pairs, pair_values
+from axhw.gen.families import make
+from axhw.design.golden import all_pairs, pair_values
 
 CONFIGS = [
     ("truncated", dict(cut=8)),

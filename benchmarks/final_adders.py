@@ -1,7 +1,7 @@
-"""PPA of the exact Dadda multiplier with each final carry-propagate adder (axhw.hdl.adders).
+"""PPA of the exact Dadda multiplier with each final carry-propagate adder (axhw.gen.hdl.adders).
 
 Each design is generated, synthesized with Yosys onto the cell library, timed and power-estimated
-with OpenSTA (uniform random activity) through `axhw.characterize`; `synth` (the behavioural '+'
+with OpenSTA (uniform random activity) through `axhw.ppa.characterize`; `synth` (the behavioural '+'
 left to Yosys) is the baseline of the same run. Run:
 
     AXHW_PDK_ROOT=../shared/pdk .venv/bin/python benchmarks/final_adders.py \
@@ -21,11 +21,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-from axhw.characterize import characterize
-from axhw.design import load_design, write_design
-from axhw.families import make
-from axhw.hdl.adders import ADDERS
-from axhw.pdk import load_library
+from axhw.ppa.characterize import characterize
+from axhw.design.record import load_design, write_design
+from axhw.gen.families import make
+from axhw.gen.hdl.adders import ADDERS
+from axhw.ppa.pdk import load_library
 
 
 def main() -> None:

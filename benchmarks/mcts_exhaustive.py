@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from axhw.dse.mcts import mcts_search
-from axhw.fronts import hypervolume_2d
+from axhw.tables.pareto import hypervolume_2d
 
 
 def _test_module():

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numba
 
-from axhw.design import load_design, write_design
-from axhw.families import make
-from axhw.inputs import load_external
-from axhw.lut import design_lut
-from axhw.metrics import design_metrics
+from axhw.design.record import load_design, write_design
+from axhw.gen.families import make
+from axhw.design.external import load_external
+from axhw.measure.lut import design_lut
+from axhw.measure.metrics import design_metrics
 
 
 def timed(fn):

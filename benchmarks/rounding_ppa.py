@@ -1,7 +1,7 @@
 """PPA and error of the rounding-based / ROUP families next to the exact baselines.
 
 Each design is generated, synthesized with Yosys onto a cell library, timed and power-estimated
-with OpenSTA (uniform random activity) through `axhw.characterize`, and its error metrics are
+with OpenSTA (uniform random activity) through `axhw.ppa.characterize`, and its error metrics are
 computed exhaustively. Run:
 
     .venv/bin/python benchmarks/rounding_ppa.py \
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from axhw.characterize import characterize
-from axhw.design import load_design, write_design
-from axhw.families import make
-from axhw.pdk import load_library
+from axhw.ppa.characterize import characterize
+from axhw.design.record import load_design, write_design
+from axhw.gen.families import make
+from axhw.ppa.pdk import load_library
 
 
 def configs(n: int) -> list[tuple[str, str, bool, dict]]:

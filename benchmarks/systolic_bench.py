@@ -17,13 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from axhw.characterize import characterize
-from axhw.design import load_design
-from axhw.errors import AxhwError
-from axhw.pdk import load_library
+from axhw.ppa.characterize import characterize
+from axhw.design.record import load_design
+from axhw.infra.errors import AxhwError
+from axhw.ppa.pdk import load_library
 from axhw.systolic.array import SystolicArray
 from axhw.systolic.design import write_array
-from axhw.verify import verify_design
+from axhw.verify.dispatch import verify_design
 
 HET = "exact;perforated:start=2,count=3;bam:h=2,v=6;truncated:mode=column,cut=6"
 PPA_DESIGNS = [

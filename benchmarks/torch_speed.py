@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from axhw.families import make
+from axhw.gen.families import make
 from axhw.torch import approximate, set_gradient
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,12 +22,12 @@ import numpy as np
 from scipy.optimize import nnls
 from scipy.stats import spearmanr
 
-from axhw.characterize import characterize
-from axhw.design import load_design, write_design
+from axhw.ppa.characterize import characterize
+from axhw.design.record import load_design, write_design
 from axhw.dse.tram_circuit import TRAM_COSTS, column_power
-from axhw.families import make
-from axhw.families.pruned import array_structure
-from axhw.pdk import load_library
+from axhw.gen.families import make
+from axhw.gen.families.pruned import array_structure
+from axhw.ppa.pdk import load_library
 
 GATES = ("and", "ha", "fa")
 

@@ -48,7 +48,7 @@ def plain_icarus(design, work: Path):
     pair through plain vvp and checks the outputs against the golden model."""
     import numpy as np
 
-    from axhw.golden import all_pairs, to_raw
+    from axhw.design.golden import all_pairs, to_raw
     from axhw.sim.cocotb_run import testbench
 
     n = 1 << (design.bits_a + design.bits_b)
@@ -78,9 +78,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="warm repetitions (median reported)")
     args = ap.parse_args()
     os.environ["AXHW_CACHE_DIR"] = tempfile.mkdtemp(prefix="axhw-bench-cache-")
-    from axhw.design import load_design, write_design
-    from axhw.families import make
-    from axhw.verify import verify_design
+    from axhw.design.record import load_design, write_design
+    from axhw.gen.families import make
+    from axhw.verify.dispatch import verify_design
 
     designs = [make("perforated", 8, start=2, count=3),
                make("perforated", 8, signed=True, encoding="booth", start=1, count=2),

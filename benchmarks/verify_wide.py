@@ -17,12 +17,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.formal import prove
-from axhw.netsim import CHUNK, generic_netlist, simulate_pairs, sweep_pairs
-from axhw.sim.harness import build_harness, sweep, workers
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.verify.formal import prove
+from axhw.sim.netsim import CHUNK, generic_netlist, simulate_pairs, sweep_pairs
+from axhw.verify.harness import build_harness, sweep, workers
 
 
 def machine() -> str:

@@ -21,10 +21,10 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.verify import verify_design
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.verify.dispatch import verify_design
 
 DESIGNS = [("exact", True, {}), ("exact", False, {}),
            ("truncated", False, {"cut": 30, "correction": "constant"}),

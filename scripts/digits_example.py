@@ -4,7 +4,7 @@
 1. Train a float CNN on CPU (8x8 digits, 1797 images, no download).
 2. Generate approximate multipliers with axhw (as `axhw gen` does) and one flat gate-level netlist
    written here and imported as external Verilog; take their product LUTs from RTL simulation
-   (axhw.lut.design_lut, checked against the golden model for axhw designs).
+   (axhw.measure.lut.design_lut, checked against the golden model for axhw designs).
 3. Quantize (8-bit by default) with axhw.torch.approximate and evaluate every multiplier.
 4. Retrain each approximate model with the straight-through estimator and with the LUT-difference
    gradient (Meng et al. DATE'25) and print an accuracy table.
@@ -28,12 +28,12 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError
-from axhw.families import family_names, make
-from axhw.fileio import write_text
-from axhw.inputs import load_external
-from axhw.lut import design_lut
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import family_names, make
+from axhw.infra.fileio import write_text
+from axhw.design.external import load_external
+from axhw.measure.lut import design_lut
 from axhw.torch import Lut, approximate, finetune
 
 # (label, family, parameters, signed): the multipliers the table compares (8-bit operands)

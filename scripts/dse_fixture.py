@@ -1,5 +1,5 @@
 """Copy the committed part of an `axhw sweep` output (results.csv + designs/) into a test fixture;
-the LUTs are re-simulated from the designs on load (axhw.lut.design_lut), so they are not copied."""
+the LUTs are re-simulated from the designs on load (axhw.measure.lut.design_lut), so they are not copied."""
 
 import shutil
 import sys

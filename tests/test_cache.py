@@ -1,10 +1,10 @@
-"""axhw.cache: one content-hash cache, one version table, used by every module that caches."""
+"""axhw.infra.cache: one content-hash cache, one version table, used by every module that caches."""
 
 import re
 
 import pytest
 
-from axhw.cache import VERSIONS, Cache
+from axhw.infra.cache import VERSIONS, Cache
 from conftest import ROOT
 
 
@@ -45,7 +45,7 @@ def test_every_cache_in_axhw_is_in_the_version_table():
 def test_a_version_bump_rebuilds_a_netlist(tmp_path, monkeypatch):
     """The version is part of a real module's key: bumping it makes netsim run Yosys again."""
     pytest.importorskip("pyosys")
-    from axhw.netsim import NETLISTS, generic_netlist
+    from axhw.sim.netsim import NETLISTS, generic_netlist
 
     monkeypatch.setenv("AXHW_CACHE_DIR", str(tmp_path / "cache"))
     v = tmp_path / "m.v"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from axhw.characterize import characterize
-from axhw.design import load_design, write_design
-from axhw.families import make
-from axhw.pdk import find_liberty_files, load_library
+from axhw.ppa.characterize import characterize
+from axhw.design.record import load_design, write_design
+from axhw.gen.families import make
+from axhw.ppa.pdk import find_liberty_files, load_library
 
 from conftest import assert_one_line_error
 
@@ -98,7 +98,7 @@ def test_external_verilog(tmp_path):
     v = tmp_path / "mul_beh.v"
     v.write_text("module mul6(input [5:0] A, input [5:0] B, output [11:0] O);\n"
                  "  assign O = A * B;\nendmodule\n")
-    from axhw.inputs import load_input
+    from axhw.design.external import load_input
 
     r = characterize(load_input(verilog=v), library("osu018"), vectors=512, use_cache=False)
     check_consistent(r)
@@ -183,9 +183,9 @@ def test_clocked_design_api(tmp_path):
     """The pieces a systolic array uses: registers mapped by dfflibmap, the clock on a port."""
     import json as _json
 
-    from axhw.activity import port_bit_names
-    from axhw.sta import sta
-    from axhw.synth import synthesize
+    from axhw.ppa.activity import port_bit_names
+    from axhw.ppa.sta import sta
+    from axhw.ppa.synth import synthesize
 
     v = tmp_path / "mac.v"
     v.write_text("module mac(input clk, input [3:0] a, input [3:0] b, output reg [7:0] p);\n"
@@ -212,8 +212,8 @@ def test_activity_statistics(designs, tmp_path):
     bit p[0] = a0 & b0 is 1 a quarter of the time and toggles 2 * 1/4 * 3/4 of the periods."""
     import json as _json
 
-    from axhw.activity import operand_vectors, switching_activity
-    from axhw.synth import synthesize
+    from axhw.ppa.activity import operand_vectors, switching_activity
+    from axhw.ppa.synth import synthesize
 
     d, lib = designs["exact8"], library("osu018")
     syn = synthesize(d.verilog_path, d.top, lib, 10.0, tmp_path)

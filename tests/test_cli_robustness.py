@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.fileio import write_text
-from axhw.lut import design_lut, write_lut
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.infra.fileio import write_text
+from axhw.measure.lut import design_lut, write_lut
 
 from conftest import AXHW, assert_one_line_error, requires_icarus, run_cli
 

@@ -8,11 +8,11 @@ import torch
 from torch import nn
 
 from axhw.cli import main
-from axhw.design import write_design
+from axhw.design.record import write_design
 from axhw.dse import Library, LibraryDesign, Task, search
 from axhw.dse.moe import MoE
-from axhw.errors import AxhwError
-from axhw.families import make
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
 
 ENERGY = {("exact", ()): 1.0, ("truncated", (("cut", 8),)): 0.5, ("truncated", (("cut", 10),)): 0.3}
 

@@ -16,7 +16,7 @@ from axhw.dse.evaluate import Evaluator
 from axhw.dse.ilp import solve_ilp
 from axhw.dse.search import Search, run_method
 from axhw.dse.sensitivity import sensitivity
-from axhw.errors import AxhwError
+from axhw.infra.errors import AxhwError
 from axhw.torch import Lut
 
 from conftest import ROOT, assert_one_line_error, run_cli

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from axhw.design import write_design
+from axhw.design.record import write_design
 from axhw.emu import (bitlinear_conv2d, bitlinear_matmul, emulator_for, fit_bit_linear,
                       lut_conv2d, lut_matmul, prepare_luts)
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.golden import golden_lut
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.design.golden import golden_lut
 
 DESIGNS = [
     ("exact", dict(bits_a=8)),

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from axhw.errors import AxhwError
+from axhw.infra.errors import AxhwError
 
 needs_numba_cuda = pytest.mark.skipif(importlib.util.find_spec("numba_cuda") is None,
                                       reason="numba-cuda not installed")
@@ -19,7 +19,7 @@ needs_numba_cuda = pytest.mark.skipif(importlib.util.find_spec("numba_cuda") is 
 SIM_CHECK = textwrap.dedent("""
     import numpy as np, torch
     from axhw.emu import lut_conv2d, lut_matmul, prepare_luts
-    from axhw.errors import AxhwError
+    from axhw.infra.errors import AxhwError
     rng = np.random.default_rng(0)
     luts = rng.integers(-1000, 1000, (3, 16, 8))
     a, b = rng.integers(0, 16, (2, 9, 21)), rng.integers(0, 8, (21, 40))  # one 128x64 tile

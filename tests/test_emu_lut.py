@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from axhw.emu import lut_conv2d, lut_matmul, prepare_luts
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.golden import golden_lut, to_value
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.design.golden import golden_lut, to_value
 
 
 def ref_matmul(a, b, luts, index=None):

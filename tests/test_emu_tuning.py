@@ -8,8 +8,8 @@ import torch
 
 import axhw.emu
 from axhw.emu import lut_conv2d, lut_matmul, prepare_luts, tuning
-from axhw.families import make
-from axhw.golden import golden_lut
+from axhw.gen.families import make
+from axhw.design.golden import golden_lut
 
 
 def test_fastest_times_every_candidate_once_then_runs_the_choice():

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from axhw import netsim
+from axhw.sim import netsim
 from axhw.cli import main
-from axhw.design import load_design, write_design
-from axhw.export import export_text
-from axhw.families import make
-from axhw.golden import all_pairs, port_value, to_raw
-from axhw.inputs import load_external
-from axhw.pdk import load_library
-from axhw.tools import yosys
+from axhw.design.record import load_design, write_design
+from axhw.ppa.export import export_text
+from axhw.gen.families import make
+from axhw.design.golden import all_pairs, port_value, to_raw
+from axhw.design.external import load_external
+from axhw.ppa.pdk import load_library
+from axhw.infra.tools import yosys
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mul8u_colt4_gates.v"
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.golden import all_pairs
-from axhw.inputs import load_external, load_input
-from axhw.lut import design_lut
-from axhw.metrics import design_metrics
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.design.golden import all_pairs
+from axhw.design.external import load_external, load_input
+from axhw.measure.lut import design_lut
+from axhw.measure.metrics import design_metrics
 from conftest import assert_one_line_error
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mul8u_colt4_gates.v"

@@ -5,12 +5,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.families.masked import lowest_kept_column, removed_mean, round_to_column
-from axhw.golden import all_pairs
-from axhw.hdl.netlist import Netlist
-from axhw.hdl.pparray import build_and_array
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.gen.families.masked import lowest_kept_column, removed_mean, round_to_column
+from axhw.design.golden import all_pairs
+from axhw.gen.hdl.netlist import Netlist
+from axhw.gen.hdl.pparray import build_and_array
 
 from conftest import assert_one_line_error, run_cli
 
@@ -161,7 +161,7 @@ def test_bit_linear_flag_matches_the_emulators_fit():
     """bit_linear=True must mean the LUT is a fixed sum of AND bits plus a constant (the
     emulator's fit succeeds on the whole table); CCT/VCT's final floor breaks that."""
     from axhw.emu.bitlinear import fit_bit_linear
-    from axhw.golden import golden_lut
+    from axhw.design.golden import golden_lut
 
     for spec in (make("bam", 6, signed=True, h=2, v=7, row_operand="a"),
                  make("masked", 6, 4, signed=True, mask="0x3c0f3f", compensation="constant"),
@@ -330,7 +330,7 @@ def test_mask_length_rule_small():
 
 
 def test_names_and_params_roundtrip(tmp_path):
-    from axhw.design import load_design, write_design
+    from axhw.design.record import load_design, write_design
 
     specs = [make("truncated", 8, cut=4), make("truncated", 8, mode="vct", out_bits=8, guard=2),
              make("truncated", 6, 4, signed=True, mode="operand", cut=2, tree="array"),

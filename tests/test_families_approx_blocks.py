@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from axhw.cli import main
-from axhw.design import load_design, write_design
-from axhw.families import make
-from axhw.families.compressor import APPROXIMATE, exact_42
-from axhw.golden import all_pairs
-from axhw.hdl.ops import ArrayOps
-from axhw.lut import design_lut
-from axhw.verify import verify_design
+from axhw.design.record import load_design, write_design
+from axhw.gen.families import make
+from axhw.gen.families.compressor import APPROXIMATE, exact_42
+from axhw.design.golden import all_pairs
+from axhw.gen.hdl.ops import ArrayOps
+from axhw.measure.lut import design_lut
+from axhw.verify.dispatch import verify_design
 
 
 # -- recursive --------------------------------------------------------------------------------

@@ -5,12 +5,12 @@ the CLI's one-line errors."""
 import numpy as np
 import pytest
 
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.families.rounded import roba_round
-from axhw.golden import all_pairs
-from axhw.hdl import booth
-from axhw.metrics import compute_metrics
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.gen.families.rounded import roba_round
+from axhw.design.golden import all_pairs
+from axhw.gen.hdl import booth
+from axhw.measure.metrics import compute_metrics
 from conftest import assert_one_line_error
 
 

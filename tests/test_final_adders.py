@@ -1,6 +1,6 @@
-"""Final carry-propagate adders (axhw.hdl.adders) alone and as the final adder of every tree family.
+"""Final carry-propagate adders (axhw.gen.hdl.adders) alone and as the final adder of every tree family.
 
-Gate-level evaluation (axhw.netsim, Yosys techmap only, so the gates checked are the generated
+Gate-level evaluation (axhw.sim.netsim, Yosys techmap only, so the gates checked are the generated
 ones) is exhaustive: every adder at widths 1..8 against ``+``, every tree family × adder at 8×8.
 """
 
@@ -15,15 +15,15 @@ import pandas as pd
 import pytest
 from conftest import assert_one_line_error
 
-from axhw import netsim
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError
-from axhw.families import family_names, get_family, make
-from axhw.families.base import Multiplier
-from axhw.golden import all_pairs, pair_values, to_raw
-from axhw.hdl import adders
-from axhw.hdl.netlist import Netlist
-from axhw.tools import yosys
+from axhw.sim import netsim
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import family_names, get_family, make
+from axhw.gen.families.base import Multiplier
+from axhw.design.golden import all_pairs, pair_values, to_raw
+from axhw.gen.hdl import adders
+from axhw.gen.hdl.netlist import Netlist
+from axhw.infra.tools import yosys
 
 STRUCTURAL = [a for a in adders.ADDERS if a != "synth"]
 TREE_FAMILIES = [n for n in family_names() if get_family(n).is_tree_based()]
@@ -186,8 +186,8 @@ def test_every_adder_proved_equal_to_plus_at_32_bits(tmp_path):
 
 def test_characterize_without_error_metrics(tmp_path):
     """The adder benchmark's PPA-only characterization: same PPA, no metric keys."""
-    from axhw.characterize import characterize  # noqa: PLC0415
-    from axhw.pdk import load_library  # noqa: PLC0415
+    from axhw.ppa.characterize import characterize  # noqa: PLC0415
+    from axhw.ppa.pdk import load_library  # noqa: PLC0415
 
     try:
         library = load_library("osu018")

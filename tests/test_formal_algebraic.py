@@ -1,5 +1,5 @@
 """`verify --method formal --engine algebraic`: backward rewriting against the golden model's
-degree-2 polynomial (axhw.algebraic), to 32x32, with real counterexamples for broken RTL."""
+degree-2 polynomial (axhw.verify.algebraic), to 32x32, with real counterexamples for broken RTL."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from conftest import assert_one_line_error
 
-from axhw import algebraic, netsim
-from axhw.design import load_design, write_design
-from axhw.errors import ToolError, VerificationFailed
-from axhw.families import make
-from axhw.formal import choose_engine, prove_algebraic
-from axhw.verify import verify_design
+from axhw.verify import algebraic
+from axhw.sim import netsim
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import ToolError, VerificationFailed
+from axhw.gen.families import make
+from axhw.verify.formal import choose_engine, prove_algebraic
+from axhw.verify.dispatch import verify_design
 
 
 def _design(tmp_path, *args, **kw):

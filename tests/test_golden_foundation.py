@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.golden import all_pairs
-from axhw.hdl import booth
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.design.golden import all_pairs
+from axhw.gen.hdl import booth
 
 
 def stats(spec):

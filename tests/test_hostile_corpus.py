@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from axhw.design import write_design
-from axhw.families import make
+from axhw.design.record import write_design
+from axhw.gen.families import make
 
 from conftest import requires_icarus, run_cli
 

@@ -16,8 +16,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from axhw.design import write_design
-from axhw.families import make
+from axhw.design.record import write_design
+from axhw.gen.families import make
 
 from conftest import assert_one_line_error, run_cli
 
@@ -281,7 +281,7 @@ def test_fingerprint_moves_with_closure_and_globals():
 ])
 def test_library_table_refusals_name_the_row(w, name, needle):
     from axhw.dse import load_library
-    from axhw.errors import AxhwError
+    from axhw.infra.errors import AxhwError
 
     with pytest.raises(AxhwError, match=needle.replace("(", r"\(").replace(")", r"\)")):
         load_library(w / "lib" / name / "results.csv", None, 4)
@@ -312,8 +312,8 @@ def test_characterize_does_not_answer_an_edited_json_from_its_cache(w, tmp_path)
 
 
 def test_bounded_read_refuses_past_the_limit(tmp_path):
-    from axhw.errors import AxhwError
-    from axhw.fileio import read_input
+    from axhw.infra.errors import AxhwError
+    from axhw.infra.fileio import read_input
 
     f = tmp_path / "big"
     f.write_bytes(np.zeros(2048, np.uint8).tobytes())

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from axhw.families import make
-from axhw.golden import product_lut
+from axhw.gen.families import make
+from axhw.design.golden import product_lut
 
 from conftest import ROOT
 
@@ -33,11 +33,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("installed_wheel")]
 SKIP = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "__pycache__",
                               ".pytest_cache", ".hypothesis", ".axhw-cache", "sim_build", "out",
                               ".whl", ".gl")
-RUNTIME_DATA = ["axhw/flows/synth.ys.tmpl", "axhw/flows/sta.tcl.tmpl",
-                "axhw/rtl_templates/pair_sweep_tb.v", "axhw/rtl_templates/ripple_lcu.v",
-                "axhw/pdks/README.md",
-                "axhw/pdks/nangate45/nangate45_typ.lib.gz", "axhw/pdks/sky130hd/sky130hd_tt.lib.gz",
-                *(f"axhw/pdks/{p}/LICENSE" for p in ("asap7", "nangate45", "sky130hd"))]
+RUNTIME_DATA = ["axhw/ppa/flows/synth.ys.tmpl", "axhw/ppa/flows/sta.tcl.tmpl",
+                "axhw/sim/rtl_templates/pair_sweep_tb.v", "axhw/sim/rtl_templates/ripple_lcu.v",
+                "axhw/ppa/pdks/README.md", "axhw/ppa/pdks/nangate45/nangate45_typ.lib.gz",
+                "axhw/ppa/pdks/sky130hd/sky130hd_tt.lib.gz",
+                *(f"axhw/ppa/pdks/{p}/LICENSE" for p in ("asap7", "nangate45", "sky130hd"))]
 
 
 def run(cmd, **kw):
@@ -80,7 +80,7 @@ def test_wheel_ships_the_runtime_data(installed):
     wheel, venv, env, work = installed
     names = set(zipfile.ZipFile(wheel).namelist())
     assert not [n for n in RUNTIME_DATA if n not in names]
-    assert sum(n.startswith("axhw/pdks/asap7/") and n.endswith(".lib.gz") for n in names) == 5
+    assert sum(n.startswith("axhw/ppa/pdks/asap7/") and n.endswith(".lib.gz") for n in names) == 5
     assert not [n for n in names if n.startswith(("flows/", "rtl_templates/", "tests/"))]
     where = run([venv / "bin" / "python", "-c", "import axhw; print(axhw.__file__)"],
                 cwd=work, env=env).stdout.strip()
@@ -131,13 +131,13 @@ def test_pipeline_outside_the_checkout(installed):
 def test_missing_runtime_data_is_one_clear_error(tmp_path, monkeypatch):
     """What an installation without its data files reports (the wheel test above makes sure
     the real wheel has them): the missing path, as an AxhwError, not a traceback."""
-    from axhw.characterize import characterize
-    from axhw.design import load_design, write_design
-    from axhw.errors import AxhwError
-    from axhw.pdk import load_library
+    from axhw.ppa.characterize import characterize
+    from axhw.design.record import load_design, write_design
+    from axhw.infra.errors import AxhwError
+    from axhw.ppa.pdk import load_library
     from axhw.sim import cocotb_run
 
-    monkeypatch.setattr("axhw.synth.FLOWS", tmp_path / "flows")
+    monkeypatch.setattr("axhw.ppa.synth.FLOWS", tmp_path / "flows")
     design = load_design(write_design(make("exact", 4), tmp_path))
     with pytest.raises(AxhwError, match=r"flows/synth.ys.tmpl is missing"):
         characterize(design, load_library("osu018"), use_cache=False)

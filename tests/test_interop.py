@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError
-from axhw.export import evoapprox_metric_lines, export_text
-from axhw.families import make
-from axhw.golden import all_pairs
-from axhw.inputs import load_external
-from axhw.lut import design_lut, lut_file_content, write_lut
-from axhw.metrics import design_metrics
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError
+from axhw.ppa.export import evoapprox_metric_lines, export_text
+from axhw.gen.families import make
+from axhw.design.golden import all_pairs
+from axhw.design.external import load_external
+from axhw.measure.lut import design_lut, lut_file_content, write_lut
+from axhw.measure.metrics import design_metrics
 from conftest import ROOT, assert_one_line_error
 
 EVOAPPROX = ROOT / "benchmarks" / "data" / "evoapprox"  # the repository's copy of the circuits

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError, VerificationFailed
-from axhw.families import make
-from axhw.fileio import cache_root
-from axhw.golden import all_pairs, golden_lut
-from axhw.lut import _cache_key, design_lut, write_lut
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError, VerificationFailed
+from axhw.gen.families import make
+from axhw.infra.fileio import cache_root
+from axhw.design.golden import all_pairs, golden_lut
+from axhw.measure.lut import _cache_key, design_lut, write_lut
 from conftest import requires_icarus
 
 FAMILIES = [

@@ -14,9 +14,9 @@ from torch import nn
 import axhw.torch as at
 from axhw.dse.mcts import mcts_search
 from axhw.dse.tram_circuit import column_power, relative_power
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.fronts import hypervolume_2d
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.tables.pareto import hypervolume_2d
 
 CUTS = (0, 8, 9, 10, 11, 12)  # low columns removed: exact + 5 column-truncated multipliers
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.golden import all_pairs
-from axhw.metrics import (Distribution, compute_metrics, design_metrics, load_distribution,
-                          nmed_denominator)
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.design.golden import all_pairs
+from axhw.measure.metrics import (Distribution, compute_metrics, design_metrics, load_distribution,
+                                  nmed_denominator)
 
 
 def design(tmp_path, family, bits=8, signed=False, **params):
@@ -173,7 +173,7 @@ def test_missing_distribution_file(tmp_path):
 def test_wide_designs_stream_golden_and_netsim(tmp_path):
     """Past 16 input bits: chunks from the golden model (axhw design) and from the gate-level
     evaluator (same Verilog as external) give the closed forms and each other's numbers."""
-    from axhw.inputs import load_external
+    from axhw.design.external import load_external
 
     n, j, k = 9, 2, 3
     d = design(tmp_path, "perforated", n, start=j, count=k)

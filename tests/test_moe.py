@@ -7,7 +7,7 @@ from torch import nn
 
 import axhw.torch as at
 from axhw.dse.moe import MoE, expert_groups
-from axhw.errors import AxhwError
+from axhw.infra.errors import AxhwError
 
 
 def _routed_moe(routing="hard"):

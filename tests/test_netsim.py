@@ -9,12 +9,12 @@ import re
 import numpy as np
 import pytest
 
-from axhw import netsim
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.golden import all_pairs, pair_values, to_raw
-from axhw.pdk import PDKS, locate_pdk
+from axhw.sim import netsim
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.design.golden import all_pairs, pair_values, to_raw
+from axhw.ppa.pdk import PDKS, locate_pdk
 
 DESIGNS = [
     ("exact", 8, False, {}),

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from axhw.design import write_design
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.pdk import BUNDLED_ROOT, PDKS, find_liberty_files, load_library, locate_pdk, read_header
+from axhw.design.record import write_design
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.ppa.pdk import (BUNDLED_ROOT, PDKS, find_liberty_files, load_library, locate_pdk,
+                          read_header)
 
 from conftest import assert_one_line_error
 
@@ -165,7 +166,7 @@ def test_search_order_root_then_bundled_then_system(tmp_path, monkeypatch):
     assert locate_pdk("asap7", tmp_path / "flag").origin == "bundled"  # root without asap7/
     assert load_library("nangate45", pdk_root=tmp_path / "flag").sha256 == \
         load_library("nangate45").sha256  # same file, found two ways
-    monkeypatch.setattr("axhw.pdk.BUNDLED_ROOT", tmp_path / "gone")  # a broken installation
+    monkeypatch.setattr("axhw.ppa.pdk.BUNDLED_ROOT", tmp_path / "gone")  # a broken installation
     monkeypatch.delenv("AXHW_PDK_ROOT")
     with pytest.raises(AxhwError, match=r"gone/sky130hd does not exist.*--pdk-root"):
         locate_pdk("sky130hd")

@@ -7,15 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from axhw.activity import switching_activity
-from axhw.characterize import characterize, input_port_names
-from axhw.design import load_design, write_design
-from axhw.families import make
-from axhw.inputs import load_input
-from axhw.pdk import load_library
-from axhw.sta import sta
-from axhw.synth import synthesize
-from axhw.tools.opensta import run_tcl
+from axhw.ppa.activity import switching_activity
+from axhw.ppa.characterize import characterize, input_port_names
+from axhw.design.record import load_design, write_design
+from axhw.gen.families import make
+from axhw.design.external import load_input
+from axhw.ppa.pdk import load_library
+from axhw.ppa.sta import sta
+from axhw.ppa.synth import synthesize
+from axhw.infra.tools.opensta import run_tcl
 
 from conftest import assert_one_line_error
 
@@ -180,7 +180,7 @@ def test_glitch_model_end_to_end(nangate, cli, tmp_path):
 def test_sweep_spec_activity_model(tmp_path):
     """A sweep SPEC passes `activity_model` to characterize (part of each point's cache key)
     and each row says which model produced its power."""
-    from axhw.errors import AxhwError
+    from axhw.infra.errors import AxhwError
     from axhw.sweep.run import _characterize
     from axhw.sweep.spec import spec_from_dict
 

@@ -3,7 +3,7 @@
 For random widths, signedness and per-field values (drawn from the field's type and its `range`
 text, plus deliberately bad values): construction either fails with a one-line AxhwError, or the
 generated Verilog parses in Yosys and equals the golden model on random pairs (gate-level
-evaluation with axhw.netsim, no simulator compile), and so does the family's behavioural
+evaluation with axhw.sim.netsim, no simulator compile), and so does the family's behavioural
 reference (``behavioural_verilog()``, the other side of ``verify --method formal``).
 """
 
@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from axhw import netsim
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError
-from axhw.families import family_names, get_family
-from axhw.golden import pair_values, to_raw
+from axhw.sim import netsim
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import family_names, get_family
+from axhw.design.golden import pair_values, to_raw
 
 FAMILIES = [name for name in family_names() if name != "systolic"]
 PAIRS = 512  # random pairs checked per valid design (all pairs when there are fewer)

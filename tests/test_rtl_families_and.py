@@ -3,10 +3,10 @@ Verilator), and formally on small widths."""
 
 import pytest
 
-from axhw.design import load_design, write_design
-from axhw.errors import VerificationFailed
-from axhw.families import make
-from axhw.verify import verify_design
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import VerificationFailed
+from axhw.gen.families import make
+from axhw.verify.dispatch import verify_design
 
 ICARUS_MATRIX = [
     ("truncated", 8, 8, False, dict(cut=6)),

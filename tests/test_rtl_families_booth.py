@@ -3,9 +3,9 @@ and Verilator), and formal equivalence with their behavioural references (Yosys 
 
 import pytest
 
-from axhw.design import load_design, write_design
-from axhw.families import make
-from axhw.verify import verify_design
+from axhw.design.record import load_design, write_design
+from axhw.gen.families import make
+from axhw.verify.dispatch import verify_design
 
 ICARUS_MATRIX = [
     ("rounded", 4, 4, False, dict(mode="roba", tree="array")),

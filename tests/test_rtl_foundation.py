@@ -2,9 +2,9 @@
 
 import pytest
 
-from axhw.design import load_design, write_design
-from axhw.families import make
-from axhw.verify import verify_design
+from axhw.design.record import load_design, write_design
+from axhw.gen.families import make
+from axhw.verify.dispatch import verify_design
 
 ICARUS_MATRIX = [
     ("exact", 8, 8, False, dict(encoding="and", tree="dadda")),
@@ -73,7 +73,7 @@ def test_verilator_build_is_keyed_by_the_cocotb_it_links(tmp_path, monkeypatch):
     environment (a deleted venv) failed to start with exit 127. The cache key must move with them."""
     import subprocess
 
-    from axhw.fileio import cache_root
+    from axhw.infra.fileio import cache_root
     from axhw.sim import cocotb_run
 
     spec = make("perforated", 3, start=0, count=1)

@@ -1,4 +1,4 @@
-"""axhw.runner: one runner for the sweep and the DSE (serial / pool, here-items, signals)."""
+"""axhw.infra.runner: one runner for the sweep and the DSE (serial / pool, here-items, signals)."""
 
 import multiprocessing
 import os
@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from axhw.runner import Interrupted, Runner, _signals_deferred, interruptible
+from axhw.infra.runner import Interrupted, Runner, _signals_deferred, interruptible
 
 
 def square_and_pid(x: int) -> tuple[int, int]:

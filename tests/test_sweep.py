@@ -93,7 +93,7 @@ def test_report_png_and_html(sweep_dir):
 def test_pareto_api(sweep_dir):
     import axhw
     import axhw.dse.report  # noqa: F401 - importing the modules behind it must not shadow it
-    import axhw.report  # noqa: F401
+    import axhw.tables.report  # noqa: F401
 
     _, _, out = sweep_dir
     df = pd.read_parquet(out / "results.parquet")
@@ -198,7 +198,7 @@ def test_report_renders_in_chromium(sweep_dir):
 
     if not shutil.which("chromium"):
         pytest.skip("chromium not installed (scripts/setup.sh installs it)")
-    from axhw.report import screenshot
+    from axhw.tables.report import screenshot
 
     _, _, out = sweep_dir
     if not (out / "report.html").exists():

@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from axhw.cli import main
-from axhw import parallel
+from axhw.infra import parallel
 from axhw.sweep import run, spec_from_cli
 from conftest import AXHW
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from axhw.design import load_design
-from axhw.errors import AxhwError
+from axhw.design.record import load_design
+from axhw.infra.errors import AxhwError
 from axhw.systolic.array import SystolicArray, parse_multiplier
 from axhw.systolic.cocotb_array import draw, operand_range
 from axhw.systolic.design import array_from_dict

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from axhw.characterize import characterize
-from axhw.design import load_design
-from axhw.errors import ToolError
-from axhw.pdk import load_library
-from axhw.synth import synthesize
+from axhw.ppa.characterize import characterize
+from axhw.design.record import load_design
+from axhw.infra.errors import ToolError
+from axhw.ppa.pdk import load_library
+from axhw.ppa.synth import synthesize
 from axhw.systolic.array import SystolicArray
 from axhw.systolic.characterize import gemm_activity
 from axhw.systolic.design import write_array

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from axhw.emu import lut_matmul, prepare_luts
-from axhw.golden import port_value, to_raw
+from axhw.design.golden import port_value, to_raw
 from axhw.systolic.array import SystolicArray
 from axhw.systolic.cocotb_array import draw
 from axhw.systolic.model import functional
@@ -38,9 +38,9 @@ def test_emulator_equals_array_functional_model(signed, fast_path):
 
 @pytest.mark.slow
 def test_same_array_rtl_passes_against_functional_model(tmp_path):
-    from axhw.design import load_design
+    from axhw.design.record import load_design
     from axhw.systolic.design import write_array
-    from axhw.verify import verify_design
+    from axhw.verify.dispatch import verify_design
 
     design = load_design(write_array(heterogeneous(True), tmp_path))
     (result,) = verify_design(design, sim="icarus")

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from axhw.design import load_design
+from axhw.design.record import load_design
 from axhw.systolic.array import SystolicArray
 from axhw.systolic.design import write_array
 from axhw.systolic.verify import run_array
-from axhw.verify import verify_design
+from axhw.verify.dispatch import verify_design
 
 # Small workload for the unit tests: 4 tiles (uniform, corners, all-min, all-max) x 2 matrices.
 SMALL = {"tiles": 4, "matrices": 2, "vectors": 6}

@@ -19,7 +19,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 import axhw.torch as at  # noqa: E402
-from axhw.errors import AxhwError  # noqa: E402
+from axhw.infra.errors import AxhwError  # noqa: E402
 from axhw.torch.modules import ApproxCall, ApproxConv2d, ApproxMatmul  # noqa: E402
 from axhw.torch.sites import attention  # noqa: E402
 

@@ -11,10 +11,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-from axhw.design import load_design, write_design  # noqa: E402
-from axhw.families import make  # noqa: E402
-from axhw.inputs import load_external  # noqa: E402
-from axhw.lut import design_lut  # noqa: E402
+from axhw.design.record import load_design, write_design  # noqa: E402
+from axhw.gen.families import make  # noqa: E402
+from axhw.design.external import load_external  # noqa: E402
+from axhw.measure.lut import design_lut  # noqa: E402
 from axhw.torch import Lut, approximate, finetune  # noqa: E402
 
 
@@ -42,7 +42,7 @@ def trained(digits):
 
 
 def test_lower_or_netlist_lut_matches_its_definition(digits, tmp_path):
-    """The example's imported gate-level netlist, simulated by axhw.lut, equals a numpy model."""
+    """The example's imported gate-level netlist, simulated by axhw.measure.lut, equals a numpy model."""
     bits, t = 6, 5
     path = tmp_path / "lor.v"
     path.write_text(digits.or_array_netlist(bits, t))

@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import axhw.torch as at  # noqa: E402
-from axhw.families import make  # noqa: E402
+from axhw.gen.families import make  # noqa: E402
 from axhw.torch.modules import ApproxConv2d, ApproxLinear, ApproxMatmul, MultiheadAttention  # noqa: E402
 
 

@@ -7,9 +7,9 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import axhw.torch as at  # noqa: E402
-from axhw.errors import AxhwError  # noqa: E402
-from axhw.families import make  # noqa: E402
-from axhw.golden import golden_lut, to_value  # noqa: E402
+from axhw.infra.errors import AxhwError  # noqa: E402
+from axhw.gen.families import make  # noqa: E402
+from axhw.design.golden import golden_lut, to_value  # noqa: E402
 from axhw.torch.quant import AbsObserver, QuantConfig  # noqa: E402
 
 

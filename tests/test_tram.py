@@ -7,11 +7,11 @@ import torch
 from torch import nn
 
 import axhw.torch as at
-from axhw.design import load_design, write_design
+from axhw.design.record import load_design, write_design
 from axhw.dse.tram_circuit import column_power, map_theta, relative_power, target
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.lut import design_lut
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.measure.lut import design_lut
 from axhw.torch.tram import power_loss, train_tram, tram_layers, tram_model
 
 

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from axhw.cli import main
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError, VerificationFailed
-from axhw.families import make
-from axhw.formal import prove, ref_module
-from axhw.netsim import generic_netlist
-from axhw.sim.harness import sliced_verilog
-from axhw.verify import verify_design
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError, VerificationFailed
+from axhw.gen.families import make
+from axhw.gen.hdl.reference import ref_module
+from axhw.verify.formal import prove
+from axhw.sim.netsim import generic_netlist
+from axhw.verify.harness import sliced_verilog
+from axhw.verify.dispatch import verify_design
 
 
 
@@ -123,8 +124,8 @@ def test_formal_without_reference_and_timeout(tmp_path, capsys):
 
 def test_reference_modules_equal_golden(tmp_path):
     """The behavioural references themselves, simulated with the gate evaluator, equal golden."""
-    from axhw import netsim  # noqa: PLC0415
-    from axhw.golden import all_pairs, to_raw  # noqa: PLC0415
+    from axhw.sim import netsim  # noqa: PLC0415
+    from axhw.design.golden import all_pairs, to_raw  # noqa: PLC0415
 
     for spec in (make("exact", 5, 4, signed=True),
                  make("perforated", 6, signed=True, start=1, count=2, encoding="booth"),
@@ -139,8 +140,8 @@ def test_reference_modules_equal_golden(tmp_path):
 
 
 def test_row_golden_broadcasts_or_falls_back(tmp_path):
-    from axhw.golden import pair_values, to_raw, to_value  # noqa: PLC0415
-    from axhw.sim.harness import RowGolden  # noqa: PLC0415
+    from axhw.design.golden import pair_values, to_raw, to_value  # noqa: PLC0415
+    from axhw.verify.harness import RowGolden  # noqa: PLC0415
 
     d = _design(tmp_path, "perforated", 6, 5, signed=True, start=1, count=2, encoding="booth")
     a = to_value(np.arange(64), 6, True)  # every row of a, in pair-index order

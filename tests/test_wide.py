@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from conftest import assert_one_line_error, requires_icarus
 
-from axhw import netsim
-from axhw.design import load_design, write_design
-from axhw.errors import AxhwError
-from axhw.families import make
-from axhw.golden import pair_values, random_pair_index, to_raw, to_value
-from axhw.metrics import design_metrics
-from axhw.verify import verify_design
+from axhw.sim import netsim
+from axhw.design.record import load_design, write_design
+from axhw.infra.errors import AxhwError
+from axhw.gen.families import make
+from axhw.design.golden import pair_values, random_pair_index, to_raw, to_value
+from axhw.measure.metrics import design_metrics
+from axhw.verify.dispatch import verify_design
 
 WIDE = [("exact", True, {}), ("truncated", False, {"cut": 30, "correction": "constant"}),
         ("bam", True, {"h": 3, "v": 20}), ("perforated", False, {"start": 4, "count": 3}),
@@ -101,7 +101,7 @@ def test_random_verification_at_32_bits_in_icarus(tmp_path):
 
 
 def test_exhaustive_refused_and_random_by_default_past_16x16(tmp_path, cli):
-    from axhw.verify import default_method  # noqa: PLC0415
+    from axhw.verify.dispatch import default_method  # noqa: PLC0415
 
     d = load_design(write_design(make("exact", 17, 16), tmp_path))
     assert default_method(d) == "random"

@@ -6,13 +6,14 @@ import json
 
 import click
 
-from ..activity import ACTIVITY_MODELS, ZERO_DELAY
-from ..cliparams import SEED
-from ..characterize import (DEFAULT_CLOCK_NS, DEFAULT_SEED, DEFAULT_VECTORS, check_clock,
-                            characterize as run)
-from ..fileio import write_json
-from ..inputs import AbsolutePath, OutputFile, design_input
-from ..pdk import DEFAULT_PDK, PDK_ROOT_ENV, PDKS, load_library
+from ..ppa.activity import ACTIVITY_MODELS, ZERO_DELAY
+from ..infra.cliparams import SEED
+from ..ppa.characterize import (DEFAULT_CLOCK_NS, DEFAULT_SEED, DEFAULT_VECTORS, check_clock,
+                                characterize as run)
+from ..infra.fileio import write_json
+from ..design.external import AbsolutePath, OutputFile, design_input
+from ..ppa.pdk import DEFAULT_PDK, PDK_ROOT_ENV, PDKS, load_library
+from ..design.kinds import kind_of
 from .metrics import format_table as metrics_table
 
 # (key, label, format) of the PPA part of the human table.
@@ -83,10 +84,10 @@ def characterize(design, pdk, pdk_root, liberty, clock_ns, activity, activity_mo
                  use_cache=not no_cache, activity_model=activity_model)
     if output:
         write_json(output, result)
-    if design.family == "systolic":  # an array: PPA and energy per MAC, no error metrics
-        from ..systolic.characterize import format_array  # noqa: PLC0415
-
-        click.echo(json.dumps(result, indent=2) if as_json else format_array(result))
+    kind = kind_of(design)
+    if kind.has("format_characterization"):  # e.g. an array: PPA and energy per MAC, no errors
+        click.echo(json.dumps(result, indent=2) if as_json
+                   else kind.call("format_characterization", result))
         return
     click.echo(json.dumps(result, indent=2) if as_json
                else metrics_table(result) + "\n" + format_ppa(result))

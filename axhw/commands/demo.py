@@ -17,15 +17,15 @@ from pathlib import Path
 
 import click
 
-from ..characterize import characterize
-from ..design import Design, load_design, write_design
-from ..errors import AxhwError, VerificationFailed
-from ..export import export_text
-from ..families import make
-from ..fileio import cache_root, ensure_dir, write_json, write_text
-from ..lut import design_lut, write_lut
-from ..pdk import load_library
-from ..verify import verify_design
+from ..ppa.characterize import characterize
+from ..design.record import Design, load_design, write_design
+from ..infra.errors import AxhwError, VerificationFailed
+from ..ppa.export import export_text
+from ..gen.families import make
+from ..infra.fileio import cache_root, ensure_dir, write_json, write_text
+from ..measure.lut import design_lut, write_lut
+from ..ppa.pdk import load_library
+from ..verify.dispatch import verify_design
 from .verify import format_result
 
 DEFAULT_OUTDIR = "axhw-demo"
@@ -152,7 +152,7 @@ def export_luts(d: Design, folder: Path, steps: Steps) -> None:
 
 
 def run_sweep(folder: Path, steps: Steps) -> Path:
-    from ..report import write_report  # noqa: PLC0415 - matplotlib only when needed
+    from ..tables.report import write_report  # noqa: PLC0415 - matplotlib only when needed
     from ..sweep import run_sweep as sweep  # noqa: PLC0415
     from ..sweep.spec import spec_from_dict  # noqa: PLC0415
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..cliparams import FINITE, SEED
-from ..errors import AxhwError
-from ..fileio import check_can_create_in
+from ..infra.cliparams import FINITE, SEED
+from ..infra.errors import AxhwError
+from ..infra.fileio import check_can_create_in
 
 
 def _methods() -> list[str]:
@@ -65,7 +65,7 @@ def search(task, library, pdk, bits, method, granularity, budget, max_drop, eval
     if any(lam < 0 for lam in lambdas):
         raise AxhwError(f"--lambda {' '.join(map(str, lambdas))}: lambda must be >= 0")
     if method == "tram":  # --columns is TRAM's P; other methods ignore it
-        from ..families.pruned import check_columns  # noqa: PLC0415
+        from ..gen.families.pruned import check_columns  # noqa: PLC0415
 
         try:
             check_columns(columns, bits)

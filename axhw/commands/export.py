@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from ..errors import AxhwError
-from ..export import FORMATS, export_text, format_for
-from ..fileio import read_json, write_text
-from ..inputs import OutputFile, design_input
-from ..pdk import PDKS
+from ..infra.errors import AxhwError
+from ..ppa.export import FORMATS, export_text, format_for
+from ..infra.fileio import read_json, write_text
+from ..design.external import OutputFile, design_input
+from ..ppa.pdk import PDKS
 
 
 @click.command()

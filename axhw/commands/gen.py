@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ..design import write_design
-from ..families import family_names, get_family
-from ..families.base import MIN_BITS, parse_kv
+from ..design.kinds import kind_named, kinds
+from ..design.record import write_design
+from ..gen.families import family_names, get_family
+from ..gen.families.base import MIN_BITS, parse_kv
 
 
 def params_table(name: str) -> str:
@@ -34,15 +35,14 @@ def params_table(name: str) -> str:
 @click.option("--help-params", is_flag=True, help="List the family's parameters and exit.")
 def gen(type_, bits, bits_b, signed, params, outdir, help_params):
     """Generate Verilog + JSON sidecar; prints the JSON path last."""
-    if type_ == "systolic":  # an array of multipliers, not a Multiplier family
-        from ..systolic import gen as systolic_gen  # noqa: PLC0415
-
+    kind = kind_named(type_)
+    if kind is not None:  # another kind of design (a systolic array), not a multiplier family
         if help_params:
-            click.echo(systolic_gen.PARAMS_HELP)
+            click.echo(kind.call("params_help"))
             return
-        arr, path = systolic_gen.gen_array(bits, bits if bits_b is None else bits_b, signed,
-                                           parse_kv(params), outdir)
-        click.echo(systolic_gen.summary(arr), err=True)
+        summary, path = kind.call("gen", bits, bits if bits_b is None else bits_b, signed,
+                                  parse_kv(params), outdir)
+        click.echo(summary, err=True)
         click.echo(str(path))
         return
     if help_params:
@@ -60,9 +60,7 @@ def gen(type_, bits, bits_b, signed, params, outdir, help_params):
 @click.command()
 def families():
     """List the multiplier families and their parameters, then systolic arrays of them."""
-    from ..systolic.gen import PARAMS_HELP  # noqa: PLC0415
-
     for name in family_names():
         click.echo(params_table(name))
         click.echo("")
-    click.echo(PARAMS_HELP)
+    click.echo("\n\n".join(k.call("params_help") for k in kinds().values() if k.has("params_help")))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..inputs import OutputFile, design_input
-from ..lut import FORMATS, ORDERS, SOURCES, design_lut, format_for, write_lut
+from ..design.external import OutputFile, design_input
+from ..measure.lut import FORMATS, ORDERS, SOURCES, design_lut, format_for, write_lut
 
 
 @click.command()

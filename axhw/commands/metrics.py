@@ -6,11 +6,11 @@ import json
 
 import click
 
-from ..cliparams import SEED
-from ..inputs import design_input
-from ..lut import SOURCES
-from ..metrics import (DEFAULT_NMED_NORM, DEFAULT_SAMPLES, NMED_NORMS, design_metrics,
-                       load_distribution)
+from ..infra.cliparams import SEED
+from ..design.external import design_input
+from ..measure.lut import SOURCES
+from ..measure.metrics import (DEFAULT_NMED_NORM, DEFAULT_SAMPLES, NMED_NORMS, design_metrics,
+                               load_distribution)
 
 # (key, label, format) of the human table.
 ROWS = [("er", "ER (error rate)", "{:.6g}"), ("mae", "MAE / MED", "{:.6g}"),

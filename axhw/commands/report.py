@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..report import write_report
+from ..tables.report import write_report
 
 
 @click.command()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import AxhwError
-from ..inputs import AbsolutePath
+from ..infra.errors import AxhwError
+from ..design.external import AbsolutePath
 from ..sweep import load_spec, run_sweep, spec_from_cli
 from ..sweep.run import MAX_POINTS
 

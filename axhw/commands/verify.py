@@ -7,11 +7,11 @@ import json
 
 import click
 
-from ..design import load_design
-from ..errors import VerificationFailed
-from ..cliparams import SEED, FiniteFloat
-from ..formal import ENGINES
-from ..verify import METHODS, verify_design
+from ..design.record import load_design
+from ..infra.errors import VerificationFailed
+from ..infra.cliparams import SEED, FiniteFloat
+from ..verify.formal import ENGINES
+from ..verify.dispatch import METHODS, verify_design
 
 
 def format_result(r) -> str:

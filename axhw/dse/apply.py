@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..design import MAX_JSON_BYTES, load_design
-from ..errors import AxhwError
-from ..fileio import MAX_INPUT_BYTES, read_input
+from ..design.record import MAX_JSON_BYTES, load_design
+from ..infra.errors import AxhwError
+from ..infra.fileio import MAX_INPUT_BYTES, read_input
 from .energy import unit_designs
 from .evaluate import build_model
 from .library import Library, LibraryDesign, read_lut_file

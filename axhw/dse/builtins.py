@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import AxhwError
-from ..cache import Cache
-from ..fileio import atomic_path
+from ..infra.errors import AxhwError
+from ..infra.cache import Cache
+from ..infra.fileio import atomic_path
 from .moe import MnistMoE
 from .task import Task, batches
 

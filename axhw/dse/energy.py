@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from ..torch.api import site_table
 from .library import Library
 

@@ -22,9 +22,9 @@ from functools import partial
 import torch
 from torch import nn
 
-from ..errors import AxhwError
-from ..cache import Cache
-from ..runner import Runner
+from ..infra.errors import AxhwError
+from ..infra.cache import Cache
+from ..infra.runner import Runner
 from ..torch import approximate, candidate_layers
 from ..torch.api import ExactSitesWarning, exact_fraction, site_table
 from .energy import assignment_energy, unit_designs

@@ -1,5 +1,5 @@
 """The hardware of a chosen assignment: every distinct design as Verilog + design JSON under
-OUTDIR/hardware/, each verified against its golden model (axhw.verify, Icarus) and its LUT checked
+OUTDIR/hardware/, each verified against its golden model (axhw.verify.dispatch, Icarus) and its LUT checked
 against the table the search used."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AxhwError, VerificationFailed
-from ..fileio import ensure_dir, write_json
+from ..infra.errors import AxhwError, VerificationFailed
+from ..infra.fileio import ensure_dir, write_json
 from .energy import unit_designs
 from .library import Library
 
@@ -21,9 +21,9 @@ def designs_of(layers: dict) -> list[str]:
 
 def emit_hardware(layers: dict, library: Library, outdir: Path, verify: bool = True) -> dict[str, dict]:
     """Copy and verify every design of `layers` into `outdir`; {design: {json, verilog, verify}}."""
-    from ..design import load_design  # noqa: PLC0415
-    from ..lut import design_lut  # noqa: PLC0415
-    from ..verify import verify_design  # noqa: PLC0415
+    from ..design.record import load_design  # noqa: PLC0415
+    from ..measure.lut import design_lut  # noqa: PLC0415
+    from ..verify.dispatch import verify_design  # noqa: PLC0415
 
     ensure_dir(outdir)
     out = {}

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AxhwError
-from ..fileio import read_input
+from ..infra.errors import AxhwError
+from ..infra.fileio import read_input
 from ..torch import Lut
 
 MIN_BITS, MAX_BITS = 2, 8  # what axhw.torch quantizes to
@@ -47,8 +47,8 @@ class LibraryDesign:
         if self.lut_path is not None and Path(self.lut_path).is_file():
             table = read_lut_file(self.lut_path)
         else:
-            from ..design import load_design  # noqa: PLC0415
-            from ..lut import design_lut  # noqa: PLC0415
+            from ..design.record import load_design  # noqa: PLC0415
+            from ..measure.lut import design_lut  # noqa: PLC0415
 
             table = design_lut(load_design(self.design_path))
         lut = Lut(table, self.signed, self.name)
@@ -130,8 +130,8 @@ class Library:
 
     def exact_of(self, bits: int, signed: bool) -> Lut:
         """The exact product table of a width and signedness (the quantized baseline)."""
-        from ..families import make  # noqa: PLC0415
-        from ..golden import product_lut  # noqa: PLC0415
+        from ..gen.families import make  # noqa: PLC0415
+        from ..design.golden import product_lut  # noqa: PLC0415
 
         key = f"__exact{bits}{'s' if signed else 'u'}"
         if key not in self.luts:

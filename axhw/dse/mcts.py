@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import AxhwError
-from ..fronts import pareto_mask
+from ..infra.errors import AxhwError
+from ..tables.pareto import pareto_mask
 from .search import Search, register_method
 
 POLICIES = ("hardware", "uniform")

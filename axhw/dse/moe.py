@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from ..torch import candidate_layers
 
 ROUTINGS = ("hard", "soft")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fileio import write_text
-from ..fronts import hypervolume_2d, pareto_mask
-from ..report import pyplot, save_png
+from ..infra.fileio import write_text
+from ..tables.pareto import hypervolume_2d, pareto_mask
+from ..tables.report import pyplot, save_png
 
 COLUMNS = ["method", "granularity", "energy_rel", "energy_pj", "accuracy", "output_error",
            "estimated_dl", "tuned", "on_front", "chosen", "config"]

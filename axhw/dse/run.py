@@ -2,7 +2,7 @@
 OUTDIR (assignment.json, pareto.parquet/.csv, pareto.png, report.html, hardware/, manifest.json),
 written into a temporary directory that is renamed into place only when everything succeeded.
 OUTDIR is locked for the run, and an existing one is replaced only when it holds nothing but an
-earlier search's unchanged outputs (its manifest); see axhw.outdir."""
+earlier search's unchanged outputs (its manifest); see axhw.infra.outdir."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import torch
 
-from ..errors import AxhwError
-from ..fileio import write_json
-from ..outdir import check_replaceable, claim, new_tmp_dir, replace_dir
-from ..runner import interruptible
+from ..infra.errors import AxhwError
+from ..infra.fileio import write_json
+from ..infra.outdir import check_replaceable, claim, new_tmp_dir, replace_dir
+from ..infra.runner import interruptible
 from . import baselines, ilp, mcts, nsga, tram  # noqa: F401 - they register their methods
 from .evaluate import Evaluator, Recipe
 from .hardware import designs_of, emit_hardware

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from .evaluate import Evaluator
 
 GRANULARITIES = ("layer", "filter", "kernel", "expert")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 
 
 def top1_accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:

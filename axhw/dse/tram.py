@@ -18,9 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import AxhwError
-from ..families.base import Multiplier
-from ..fileio import cache_root, ensure_dir
+from ..infra.errors import AxhwError
+from ..gen.families.base import Multiplier
+from ..infra.fileio import cache_root, ensure_dir
 from ..torch import approximate, finetune
 from ..torch.tram import float_model, train_tram, tram_layers, tram_model
 from .library import Library, LibraryDesign
@@ -90,9 +90,9 @@ def add_to_library(spec: Multiplier, library: Library) -> str:
     """Write, characterize and add a phase-2 circuit to `library`; its name. Energy = the library
     reference's energy × (this design's power / the reference's power), both characterized here
     with the same flow, so it is consistent with the table whatever clock the sweep used."""
-    from ..characterize import characterize  # noqa: PLC0415
-    from ..design import load_design, write_design  # noqa: PLC0415
-    from ..pdk import load_library as load_pdk  # noqa: PLC0415
+    from ..ppa.characterize import characterize  # noqa: PLC0415
+    from ..design.record import load_design, write_design  # noqa: PLC0415
+    from ..ppa.pdk import load_library as load_pdk  # noqa: PLC0415
 
     if spec.family == "exact":
         return library.require_reference()

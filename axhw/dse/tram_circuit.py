@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import AxhwError
-from ..families import make
-from ..families.base import Multiplier
-from ..families.pruned import PrunedMultiplier, array_structure, check_columns, ties_hex
+from ..infra.errors import AxhwError
+from ..gen.families import make
+from ..gen.families.base import Multiplier
+from ..gen.families.pruned import PrunedMultiplier, array_structure, check_columns, ties_hex
 
 TRAM_COSTS = {"and": 1.0, "ha": 1.822, "fa": 4.470}
 

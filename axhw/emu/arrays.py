@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 
 
 def is_torch(x) -> bool:

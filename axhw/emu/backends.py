@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from . import arrays
 
 __all__ = ["BACKENDS", "choose_backend", "cuda_module", "gpu_present"]

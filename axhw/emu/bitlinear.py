@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from . import arrays
 from .forms import BitLinearForm, fit_table
 from .geometry import conv_geometry

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from . import arrays, cpu
 from .backends import choose_backend, cuda_module
 from .bitlinear import stack_conv2d

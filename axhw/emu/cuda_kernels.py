@@ -21,7 +21,7 @@ import functools
 import numpy as np
 from numba import config, cuda, int16, int32, int64, uint16, uint32
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from . import arrays
 from .luts import LutStack
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from .bitlinear import BitLinearForm, bitlinear_conv2d, bitlinear_matmul, fit_bit_linear
 from .conv import lut_conv2d
 from .gemm import lut_matmul
@@ -43,14 +43,14 @@ class Emulator:
 def emulator_for(design, lut=None, fast_path: bool | None = None) -> Emulator:
     """Emulator for a design JSON path, a loaded ``Design`` or a family instance.
 
-    lut defaults to the design's golden LUT at product scale (axhw.golden.product_lut). If the design is flagged
+    lut defaults to the design's golden LUT at product scale (axhw.design.golden.product_lut). If the design is flagged
     ``bit_linear`` the bit-linear form is fitted and verified against the whole LUT; a LUT it does
     not reproduce raises AxhwError (a wrong flag never yields a wrong answer). fast_path=True
     tries the fit whatever the flag says (e.g. Booth perforation is bilinear in the bits too),
     False forces the LUT kernels.
     """
-    from ..design import Design, load_design
-    from ..golden import product_lut
+    from ..design.record import Design, load_design
+    from ..design.golden import product_lut
 
     if isinstance(design, (str, Path)):
         design = load_design(design)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 
 __all__ = ["BitLinearForm", "fit_low_rank", "fit_table"]
 

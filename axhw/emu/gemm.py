@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from . import arrays, cpu
 from .backends import choose_backend, cuda_module
 from .bitlinear import stack_matmul

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 
 __all__ = ["conv_geometry", "expand_conv_index"]
 

@@ -1,6 +1,6 @@
 """LUT stacks and the checks every emulator entry point shares.
 
-A LUT is the ``(2^bits_a, 2^bits_b)`` table ``lut[a_raw, b_raw]`` (axhw.golden convention); a
+A LUT is the ``(2^bits_a, 2^bits_b)`` table ``lut[a_raw, b_raw]`` (axhw.design.golden convention); a
 stack is ``(L, 2^bits_a, 2^bits_b)``. Kernels read one flat table at
 ``l * 2^(bits_a+bits_b) + a_raw * 2^bits_b + b_raw``.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from .arrays import dtype_of, shape_of, to_host
 from .forms import fit_low_rank, fit_table
 

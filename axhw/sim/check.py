@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..design import load_design
-from ..golden import pair_values, port_value, to_raw
+from ..design.record import load_design
+from ..design.golden import pair_values, port_value, to_raw
+
+__all__ = ["MAX_REPORTED", "read_hex_outputs", "check_outputs", "compare_values"]
 
 MAX_REPORTED = 10
 

@@ -19,15 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AxhwError, ToolError
-from ..cache import Cache
-from ..fileio import ensure_dir
+from ..infra.errors import AxhwError, ToolError
+from ..infra.cache import Cache
+from ..infra.fileio import ensure_dir
 from .simulators import sim_env, sim_version
 
 SIM_BUILDS = Cache("sim")
 
+__all__ = ["CHUNK", "TEMPLATE", "testbench", "locked", "prepared_runner", "first_line", "environ",
+           "cocotb_libs", "build_dir", "build_testbench", "build", "run_pairs"]
+
 CHUNK = 1 << 16
-TEMPLATE = Path(__file__).resolve().parents[1] / "rtl_templates" / "pair_sweep_tb.v"  # package data
+TEMPLATE = Path(__file__).resolve().parent / "rtl_templates" / "pair_sweep_tb.v"  # package data
 
 
 def _template() -> str:

@@ -8,7 +8,9 @@ import os
 import shutil
 from pathlib import Path
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
+
+__all__ = ["SIMULATORS", "sim_env", "sim_version"]
 
 SIMULATORS = ("icarus", "verilator")
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import AxhwError
-from ..families import get_family
+from ..infra.errors import AxhwError
+from ..gen.families import get_family
 from .spec import SweepSpec
 
 

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import AxhwError
-from ..cache import VERSIONS, Cache
-from ..fileio import atomic_path, ensure_dir, write_json
-from ..outdir import claim
-from ..runner import Runner, interruptible
+from ..infra.errors import AxhwError
+from ..infra.cache import VERSIONS, Cache
+from ..infra.fileio import atomic_path, ensure_dir, write_json
+from ..infra.outdir import claim
+from ..infra.runner import Runner, interruptible
 from .points import Point, count_points, expand, make_spec
 from .spec import SweepSpec
 
@@ -42,8 +42,8 @@ def _point_key(verilog_text: str, pdk: str, options: dict) -> str:
 
 
 def _load_design(point: Point, outdir: Path):
-    from ..design import load_design, write_design  # noqa: PLC0415
-    from ..inputs import load_external  # noqa: PLC0415
+    from ..design.record import load_design, write_design  # noqa: PLC0415
+    from ..design.external import load_external  # noqa: PLC0415
 
     if point.kind == "external":
         return load_external(point.verilog, top=point.top, bits=point.bits_a, bits_b=point.bits_b,
@@ -67,7 +67,7 @@ def _identity(point: Point, design=None) -> dict[str, Any]:
 
 
 def _verify(design, options: dict) -> dict[str, Any]:
-    from ..verify import verify_design  # noqa: PLC0415
+    from ..verify.dispatch import verify_design  # noqa: PLC0415
 
     mode = options["verify"]
     if mode == "off" or design.spec is None:
@@ -84,10 +84,10 @@ def _verify(design, options: dict) -> dict[str, Any]:
 
 
 def _lut(design, options: dict, outdir: Path) -> dict[str, Any]:
-    """Write luts/<top>.npy (RTL-simulated, cross-checked against the golden model by axhw.lut).
+    """Write luts/<top>.npy (RTL-simulated, cross-checked against the golden model by axhw.measure.lut).
 
     Off for designs over 16 input bits unless the SPEC says ``lut: always`` (2^32 entries)."""
-    from ..lut import design_lut  # noqa: PLC0415
+    from ..measure.lut import design_lut  # noqa: PLC0415
 
     want = options["lut"] == "always" or (options["lut"] == "auto" and
                                           design.bits_a + design.bits_b <= 16)
@@ -102,9 +102,9 @@ def _lut(design, options: dict, outdir: Path) -> dict[str, Any]:
 
 
 def _characterize(design, pdk: str, options: dict) -> dict[str, Any]:
-    """Metrics + PPA of one design on one PDK (axhw.characterize caches it by content)."""
-    from ..characterize import characterize  # noqa: PLC0415
-    from ..pdk import load_library  # noqa: PLC0415
+    """Metrics + PPA of one design on one PDK (axhw.ppa.characterize caches it by content)."""
+    from ..ppa.characterize import characterize  # noqa: PLC0415
+    from ..ppa.pdk import load_library  # noqa: PLC0415
 
     library = load_library(None if pdk == "custom" else pdk, options["pdk_root"],
                            options["liberty"] or ())
@@ -200,7 +200,7 @@ def _plain(value):
 def preflight(spec: SweepSpec) -> None:
     """What would fail every point, checked once before any work: PDK names and Liberty files,
     the activity file, the simulators verification needs."""
-    from ..pdk import load_library  # noqa: PLC0415
+    from ..ppa.pdk import load_library  # noqa: PLC0415
     from ..sim.simulators import sim_env  # noqa: PLC0415
 
     for pdk in spec.pdks:
@@ -223,7 +223,7 @@ def run_sweep(spec: SweepSpec, outdir: Path | str, jobs: int | None = None,
 
     Refuses a SPEC of more than `max_points` points, a configuration that would fail every
     point, and an OUTDIR another run is writing, before any work; then calls
-    ``on_start(number of points)``. Ctrl-C / SIGTERM raise :class:`axhw.runner.Interrupted`."""
+    ``on_start(number of points)``. Ctrl-C / SIGTERM raise :class:`axhw.infra.runner.Interrupted`."""
     import pandas as pd  # noqa: PLC0415
 
     total = count_points(spec)

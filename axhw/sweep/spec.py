@@ -36,11 +36,11 @@ from typing import Any
 
 import yaml
 
-from ..errors import AxhwError
-from ..families import family_names, get_family
-from ..families.base import parse_kv
-from ..inputs import parse_ports
-from ..names import check_name
+from ..infra.errors import AxhwError
+from ..gen.families import family_names, get_family
+from ..gen.families.base import parse_kv
+from ..design.external import parse_ports
+from ..infra.names import check_name
 
 VERIFY_MODES = ("off", "random", "exhaustive")
 TOP_KEYS = {"name", "bits", "bits_b", "signed", "pdks", "liberty", "pdk_root", "clock_ns",
@@ -214,7 +214,7 @@ def spec_from_dict(raw: Any, base: Path = Path(".")) -> SweepSpec:
             except (TypeError, ValueError):
                 raise AxhwError(f"spec: {key}: expected {kind.__name__}, got {raw[key]!r}") from None
     # the checks `axhw characterize` applies (numpy/numba only when parsing)
-    from ..characterize import check_activity_model, check_clock  # noqa: PLC0415
+    from ..ppa.characterize import check_activity_model, check_clock  # noqa: PLC0415
 
     check_clock(s.clock_ns, "spec: clock_ns:")
     for key, least in (("vectors", 2), ("verify_samples", 1), ("seed", 0)):

@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AxhwError
-from ..families import get_family
-from ..families.base import MAX_BITS, MIN_BITS, Multiplier, check, check_range
-from ..golden import product_lut
+from ..infra.errors import AxhwError
+from ..gen.families import get_family
+from ..gen.families.base import MAX_BITS, MIN_BITS, Multiplier, check, check_range
+from ..design.golden import product_lut
+
+__all__ = ["PARAM_KEYS", "SystolicArray", "parse_multiplier"]
 
 MAX_DIM = 64
 MAX_ACC_BITS = 62  # the Python models keep sums in int64
@@ -186,7 +188,7 @@ def parse_multiplier(spec: str, bits_a: int, bits_b: int, signed: bool) -> Multi
     if not spec:
         raise AxhwError("empty multiplier spec: use e.g. exact or perforated:start=2,count=3")
     if spec.endswith(".json") or "/" in spec:
-        from ..design import load_design  # noqa: PLC0415 - design imports families; keep it lazy
+        from ..design.record import load_design  # noqa: PLC0415 - design imports families; keep it lazy
 
         design = load_design(Path(spec))
         if design.spec is None:

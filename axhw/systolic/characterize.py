@@ -1,12 +1,12 @@
 """Area, maximum frequency, power and energy per MAC of a systolic array on a cell library.
 
-The clocked flavour of :mod:`axhw.characterize`, built from the same pieces: Yosys synthesis with
-``dfflibmap`` (:func:`axhw.synth.synthesize`), OpenSTA with a real clock on ``clk``
-(:func:`axhw.sta.sta`: delay = minimum period incl. clock-to-Q and setup), and switching activity
+The clocked flavour of :mod:`axhw.ppa.characterize`, built from the same pieces: Yosys synthesis with
+``dfflibmap`` (:func:`axhw.ppa.synth.synthesize`), OpenSTA with a real clock on ``clk``
+(:func:`axhw.ppa.sta.sta`: delay = minimum period incl. clock-to-Q and setup), and switching activity
 from a simulated GEMM workload on the *mapped* netlist:
 
 * the flip-flops are cut out of the netlist (their outputs become inputs of the combinational
-  rest, evaluated by :mod:`axhw.netsim` from the cells' Liberty functions; their next state comes
+  rest, evaluated by :mod:`axhw.sim.netsim` from the cells' Liberty functions; their next state comes
   from the Liberty ``ff`` group), and the netlist is clocked cycle by cycle;
 * ``LANES`` independent workloads run side by side (one per bit of the packed words): reset, load a
   random weight tile (one row per cycle), then stream random activation vectors back to back with
@@ -29,21 +29,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..activity import ZERO_DELAY, Activity, cell_pin_names, port_bit_names
-from ..cache import VERSIONS
-from ..characterize import CachedRun, check_clock
-from ..design import Design
-from ..errors import AxhwError, ToolError
-from ..golden import port_value
-from ..netsim import (CONST_BITS, _compile_cells, _run, parse_liberty_function, read_yosys_json,
-                      unpack)
-from ..pdk import Library
-from ..sta import CLOCK_TOGGLES, LOAD_INVERTERS, sta
-from ..synth import synthesize
+from ..ppa.activity import ZERO_DELAY, Activity, cell_pin_names, port_bit_names
+from ..infra.cache import VERSIONS
+from ..ppa.characterize import CachedRun, check_clock
+from ..design.record import Design
+from ..infra.errors import AxhwError, ToolError
+from ..design.golden import port_value
+from ..sim.netsim import (CONST_BITS, compile_cells, run_steps,
+    parse_liberty_function, read_yosys_json, unpack)
+from ..ppa.pdk import CellLibrary
+from ..ppa.sta import CLOCK_TOGGLES, LOAD_INVERTERS, sta
+from ..ppa.synth import synthesize
 from .design import array_from_dict
 from .model import functional
 
 FLOW = VERSIONS["systolic"]  # part of the cache key, reported with every result
+
+__all__ = ["gemm_activity", "characterize_array", "ROWS", "format_array"]
 LANES = 64
 
 
@@ -65,7 +67,7 @@ class FlopModel:
 @lru_cache(maxsize=None)
 def flop_model(liberty_files: tuple[Path, ...], cell: str) -> FlopModel:
     """Read the ``ff`` group of `cell` (liberty-parser on that cell's text only: whole libraries
-    take long to parse and axhw.pdk keeps no ff facts)."""
+    take long to parse and axhw.ppa.pdk keeps no ff facts)."""
     from liberty.parser import parse_liberty  # noqa: PLC0415
 
     head = re.compile(r'\bcell\s*\(\s*"?' + re.escape(cell) + r'"?\s*\)\s*\{')
@@ -120,7 +122,7 @@ def _port_bits(values: np.ndarray, width: int) -> np.ndarray:
 class GateLevelArray:
     """The mapped netlist, clocked: flops cut out, combinational rest from netsim."""
 
-    def __init__(self, synthesis, library: Library):
+    def __init__(self, synthesis, library: CellLibrary):
         data = json.loads(Path(synthesis.netlist_json).read_text())
         mod = data["modules"][synthesis.top]
         self.data, self.top = data, synthesis.top
@@ -142,7 +144,7 @@ class GateLevelArray:
         ports = {**mod["ports"], "__ffq": {"direction": "input", "bits": q_bits}}
         cut = {"modules": {self.top: {**mod, "ports": ports, "cells": comb}}}
         self.netlist = read_yosys_json(cut, self.top, library.cell_functions())
-        self.steps = _compile_cells(self.netlist, library.cell_functions())
+        self.steps = compile_cells(self.netlist, library.cell_functions())
         self.words = LANES // 64
         self.state = [np.zeros(self.words, dtype=np.uint64) for _ in self.flops]
         # Nets whose activity OpenSTA gets: every cell output pin and every input port bit.
@@ -161,14 +163,14 @@ class GateLevelArray:
         ones = np.full(self.words, np.uint64(0xFFFFFFFFFFFFFFFF))
         q = [(~s if inv else s) for s, (_, ff, _, outs) in zip(self.state, self.flops)
              for inv in (ff.outputs[p] for p in outs)]
-        _, val = _run(self.netlist, self.steps, {**inputs, "__ffq": q}, LANES, keep=True)
+        _, val = run_steps(self.netlist, self.steps, {**inputs, "__ffq": q}, LANES, keep=True)
         self.state = [ff.next_state({**{p: val[b] for p, b in ins.items()},
                                      ff.state[0]: s, ff.state[1]: ~s}, ones)
                       for s, (_, ff, ins, _) in zip(self.state, self.flops)]
         return val
 
 
-def gemm_activity(syn, library: Library, arr, window: int, seed: int) -> tuple[Activity, int]:
+def gemm_activity(syn, library: CellLibrary, arr, window: int, seed: int) -> tuple[Activity, int]:
     """Run the GEMM workload on the mapped netlist; return its activity over the steady-state
     window and the number of result vectors checked against the functional model."""
     gl = GateLevelArray(syn, library)
@@ -234,10 +236,11 @@ def gemm_activity(syn, library: Library, arr, window: int, seed: int) -> tuple[A
                     cell_pins=cell_pins, model=ZERO_DELAY), checked
 
 
-def characterize_array(design: Design, library: Library, clock_ns: float, vectors: int,
+def characterize_array(design: Design, library: CellLibrary, clock_ns: float, vectors: int,
                        seed: int, activity_file=None, use_cache: bool = True,
-                       activity_model: str = ZERO_DELAY) -> dict:
-    """PPA of an array; `vectors` = activation vectors measured (in LANES parallel streams)."""
+                       activity_model: str = ZERO_DELAY, error_metrics: bool = True) -> dict:
+    """PPA of an array; `vectors` = activation vectors measured (in LANES parallel streams).
+    (`error_metrics` is the multiplier's option: an array has none.)"""
     clock_ns = check_clock(clock_ns)
     if activity_file is not None:
         raise AxhwError("--activity FILE gives operand pairs of one multiplier; a systolic array's "

@@ -18,7 +18,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ReadOnly, RisingEdge
 
-from axhw.golden import port_value, to_raw
+from axhw.design.golden import port_value, to_raw
 from axhw.systolic.design import array_from_dict
 from axhw.systolic.model import CycleModel, functional
 

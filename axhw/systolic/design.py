@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..design import Design, check_names, design_dict, spec_from_dict, verilog_of, write_design
-from ..errors import AxhwError
-from ..fileio import ensure_dir, sha256_text, write_json, write_text
+from ..design.record import (Design, check_names, check_verilog_hash, design_dict, spec_from_dict,
+                             verilog_of, write_design)
+from ..infra.errors import AxhwError
+from ..infra.fileio import ensure_dir, sha256_text, write_json, write_text
 from .array import SystolicArray
 from .rtl import array_verilog, port_list
+
+__all__ = ["protocol", "write_array", "array_from_dict", "load_array_design"]
 
 MULTIPLIER_DIR = "multipliers"
 
@@ -110,12 +113,14 @@ def array_from_dict(d: dict[str, Any], where: str = "design") -> SystolicArray:
     return arr
 
 
-def load_array_design(path: Path, d: dict[str, Any]) -> Design:
-    """The generic Design view of an array sidecar (``axhw.design.load_design`` calls this)."""
+def load_array_design(path: Path, d: dict[str, Any], allow_edited: bool = False) -> Design:
+    """The generic Design view of an array sidecar (the `load` hook of the systolic kind)."""
     arr = array_from_dict(d, str(path))
     check_names(path, arr.top, [m.top for m in arr.distinct_multipliers],
                 "multiplier module")
     vpath = verilog_of(path, d)
+    if not allow_edited:
+        check_verilog_hash(path, d, vpath)
     return Design(json_path=path, top=arr.top, verilog_path=vpath, family=arr.family,
                   params=d["params"], bits_a=arr.bits_a, bits_b=arr.bits_b, signed=arr.signed,
                   out_bits=arr.acc_width, out_signed=arr.acc_signed, spec=None,

@@ -7,6 +7,8 @@ from pathlib import Path
 from .array import SystolicArray
 from .design import write_array
 
+__all__ = ["PARAMS_HELP", "gen", "params_help", "summary"]
+
 PARAMS_HELP = """systolic: weight-stationary R x C MAC array built from any multiplier family
   rows                N (1..64, required)   activation rows = length of the dot products
   cols                N (1..64, required)   columns = outputs per vector
@@ -25,6 +27,16 @@ def gen_array(bits_a: int, bits_b: int, signed: bool, kv: dict[str, str],
     """Validate everything first, then write; return the array and its JSON path."""
     arr = SystolicArray.from_strings(bits_a, bits_b, signed, kv)
     return arr, write_array(arr, Path(outdir))
+
+
+def gen(bits_a: int, bits_b: int, signed: bool, kv: dict[str, str], outdir) -> tuple[str, Path]:
+    """The `gen` hook of the systolic kind: write the array; its one-line summary and JSON path."""
+    arr, path = gen_array(bits_a, bits_b, signed, kv, outdir)
+    return summary(arr), path
+
+
+def params_help() -> str:
+    return PARAMS_HELP
 
 
 def summary(arr: SystolicArray) -> str:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..golden import port_value, to_raw
+from ..design.golden import port_value, to_raw
 from .array import SystolicArray
+
+__all__ = ["functional", "Outputs", "CycleModel", "load_weights", "stream"]
 
 
 def functional(arr: SystolicArray, X: np.ndarray, W: np.ndarray) -> np.ndarray:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from .array import SystolicArray
 
+__all__ = ["port_list", "array_verilog"]
+
 
 def port_list(arr: SystolicArray) -> list[dict]:
     """Ports of the array top, in declaration order (the JSON sidecar records this list)."""

@@ -11,13 +11,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..design import Design
-from ..errors import AxhwError, ToolError
-from ..fileio import ensure_dir
+from ..design.record import Design
+from ..infra.errors import AxhwError, ToolError
+from ..infra.fileio import ensure_dir
 from ..sim.cocotb_run import build_testbench, environ, first_line, prepared_runner
 from ..sim.simulators import sim_env
+from ..verify.dispatch import VerifyResult, expand_sims
 from .design import array_from_dict
 from .rtl import port_list
+
+__all__ = ["wrapper", "build", "run_array", "verify_hook"]
 
 # Default stimulus of `axhw verify`: tiles x matrices x vectors activation rows.
 DEFAULT_WORKLOAD = {"tiles": 6, "matrices": 4, "vectors": 8, "p_stall": 0.25, "p_bubble": 0.2,
@@ -67,10 +70,17 @@ def run_array(sim: str, design_json: Path, seed: int = 1, **workload) -> dict:
     return summary
 
 
+def verify_hook(design: Design, sim: str, method: str | None, samples: int, seed: int,
+                timeout: float | None, engine: str | None) -> list[VerifyResult]:
+    """The `verify` hook of the systolic kind: the array's one method, its cocotb test."""
+    if method is not None:
+        raise AxhwError(f"--method {method}: a systolic array has one method, its cocotb "
+                        "array test (drop --method)")
+    return verify_array(design, expand_sims(sim), samples, seed)
+
+
 def verify_array(design: Design, sims, samples: int, seed: int, **workload):
     """VerifyResults for `axhw verify` (``samples`` is unused: the workload sets the size)."""
-    from ..verify import VerifyResult  # noqa: PLC0415 - axhw.verify dispatches here
-
     if design.json_path is None:
         raise AxhwError("a systolic array is verified from its JSON sidecar")
     results = []

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from .gradients import GRADIENTS
 from .modules import SITE_CHILD, ApproxCall, ApproxLayer, ApproxMatmul, replace_module
 from .multipliers import expand

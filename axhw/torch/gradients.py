@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from .quant import code_values
 
 GRADIENTS = ("ste", "lut")

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from .functional import LutConv2d, LutMatmul, LutOp
 from .multipliers import LayerMultipliers
 from .quant import AbsObserver, QuantConfig, scale_from_amax

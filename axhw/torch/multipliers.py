@@ -2,8 +2,8 @@
 
 A multiplier spec is one of: a :class:`Lut`; a LUT array ``[a_raw, b_raw]`` (numpy/torch, read as
 an unsigned multiplier; wrap it in ``Lut(table, signed=True)`` for a signed one); a family instance
-(``axhw.families.make(...)``, table from its golden model); a loaded design or a DESIGN.json
-path (table simulated from its RTL by :func:`axhw.lut.design_lut`); a ``.npy`` LUT path; or a
+(``axhw.gen.families.make(...)``, table from its golden model); a loaded design or a DESIGN.json
+path (table simulated from its RTL by :func:`axhw.measure.lut.design_lut`); a ``.npy`` LUT path; or a
 family spec string ``"NAME[:KEY=VALUE,...]"`` (keys ``signed`` and ``bits`` besides the family's
 parameters, bits defaulting to the quantization bits), e.g. ``"perforated:start=2,count=3"``.
 """
@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..design import Design, load_design
-from ..errors import AxhwError
-from ..families import get_family
-from ..families.base import Multiplier
-from ..golden import product_lut as spec_lut
-from ..lut import design_lut
+from ..design.record import Design, load_design
+from ..infra.errors import AxhwError
+from ..gen.families import get_family
+from ..gen.families.base import Multiplier
+from ..design.golden import product_lut as spec_lut
+from ..measure.lut import design_lut
 from .quant import signed_magnitude_lut
 
 

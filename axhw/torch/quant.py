@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 
 CALIBRATIONS = ("minmax", "percentile")
 MIN_QBITS, MAX_QBITS = 2, 8

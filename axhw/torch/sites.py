@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from ..errors import AxhwError
+from ..infra.errors import AxhwError
 from .modules import (SITE_CHILD, ApproxCall, ApproxConv2d, ApproxLayer, ApproxLinear, ApproxMatmul,
                       MultiheadAttention)
 

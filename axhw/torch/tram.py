@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import AxhwError
-from ..families.pruned import check_columns
+from ..infra.errors import AxhwError
+from ..gen.families.pruned import check_columns
 from .api import approx_layers, approximate, candidate_layers, finetune
 from .modules import ApproxConv2d, ApproxLinear, replace_module
 from .quant import qmax, quantize

@@ -1,0 +1,1 @@
+"""Measurements of a design's function: its LUT (lut) and error metrics (metrics)."""

@@ -1,0 +1,1 @@
+"""Tables of results: Pareto fronts (pareto) and the sweep report (report)."""

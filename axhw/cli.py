@@ -12,6 +12,9 @@ from . import __version__
 from .infra import progress
 from .infra.errors import AxhwError
 
+__all__ = ["COMMANDS", "LazyGroup", "MAX_ERROR_CHARS", "MAX_ERROR_WORD", "cli", "error_line",
+           "main"]
+
 # command name -> "module:attribute" (a click.Command). Loaded on first use.
 COMMANDS: dict[str, str] = {
     "gen": "axhw.commands.gen:gen",

@@ -1,12 +1,8 @@
-"""The emulator's per-shape engine choice and the layout of axhw.emu (no import circle)."""
-
-import ast
-from pathlib import Path
+"""The emulator's per-shape engine choice (tests/test_layout.py: no import circle in axhw.emu)."""
 
 import numpy as np
 import torch
 
-import axhw.emu
 from axhw.emu import lut_conv2d, lut_matmul, prepare_luts, tuning
 from axhw.gen.families import make
 from axhw.design.golden import golden_lut
@@ -46,35 +42,3 @@ def test_measured_choice_keeps_the_result_bit_for_bit():
     want = lut_conv2d(x, w, lut, 1, 1, backend="cpu")
     for _ in range(2):
         np.testing.assert_array_equal(lut_conv2d(x, w, fast, 1, 1).numpy(), want.numpy())
-
-
-def _imports(path: Path) -> set[str]:
-    """Sibling modules of axhw.emu that a module imports, at top level or inside functions."""
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                out.add(node.module.split(".")[0])
-            else:
-                out.update(alias.name for alias in node.names)
-    return out
-
-
-def test_emu_modules_import_no_circle():
-    root = Path(axhw.emu.__file__).parent
-    graph = {p.stem: _imports(p) for p in root.glob("*.py") if p.stem != "__init__"}
-    done, stack = set(), []
-
-    def visit(mod):
-        assert mod not in stack, f"import circle: {' -> '.join(stack[stack.index(mod):] + [mod])}"
-        if mod in done or mod not in graph:
-            return
-        stack.append(mod)
-        for dep in graph[mod]:
-            visit(dep)
-        stack.pop()
-        done.add(mod)
-
-    for mod in graph:
-        visit(mod)
-    assert "bitlinear" in graph["gemm"] and "luts" in graph["bitlinear"]  # the walk sees imports

@@ -16,6 +16,8 @@ from ..ppa.pdk import DEFAULT_PDK, PDK_ROOT_ENV, PDKS, load_library
 from ..design.kinds import kind_of
 from .metrics import format_table as metrics_table
 
+__all__ = ["PPA_ROWS", "characterize", "format_ppa"]
+
 # (key, label, format) of the PPA part of the human table.
 PPA_ROWS = [("area_um2", "area (um^2)", "{:.3f}"), ("cells", "cells", "{:d}"),
             ("delay_ns", "critical path (ns)", "{:.4f}"),

@@ -28,6 +28,9 @@ from ..ppa.pdk import load_library
 from ..verify.dispatch import verify_design
 from .verify import format_result
 
+__all__ = ["BUDGET", "DEFAULT_OUTDIR", "DESIGNS", "PDK", "STEPS", "SWEEP", "Steps", "TASK", "demo",
+           "export_luts", "run_demo", "run_dse", "run_sweep"]
+
 DEFAULT_OUTDIR = "axhw-demo"
 PDK = "nangate45"
 TASK, BUDGET = "builtin:digits-mlp", 0.3  # the cheapest built-in task

@@ -10,6 +10,8 @@ from ..infra.cliparams import FINITE, SEED
 from ..infra.errors import AxhwError
 from ..infra.fileio import check_can_create_in
 
+__all__ = ["dse", "evaluate", "search"]
+
 
 def _methods() -> list[str]:
     from ..dse import METHODS  # noqa: PLC0415

@@ -10,6 +10,8 @@ from ..infra.fileio import read_json, write_text
 from ..design.external import OutputFile, design_input
 from ..ppa.pdk import PDKS
 
+__all__ = ["export"]
+
 
 @click.command()
 @design_input

@@ -9,6 +9,8 @@ from ..design.record import write_design
 from ..gen.families import family_names, get_family
 from ..gen.families.base import MIN_BITS, parse_kv
 
+__all__ = ["families", "gen", "params_table"]
+
 
 def params_table(name: str) -> str:
     cls = get_family(name)

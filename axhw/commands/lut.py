@@ -7,6 +7,8 @@ import click
 from ..design.external import OutputFile, design_input
 from ..measure.lut import FORMATS, ORDERS, SOURCES, design_lut, format_for, write_lut
 
+__all__ = ["lut"]
+
 
 @click.command()
 @design_input

@@ -12,6 +12,8 @@ from ..measure.lut import SOURCES
 from ..measure.metrics import (DEFAULT_NMED_NORM, DEFAULT_SAMPLES, NMED_NORMS, design_metrics,
                                load_distribution)
 
+__all__ = ["ROWS", "format_table", "metrics"]
+
 # (key, label, format) of the human table.
 ROWS = [("er", "ER (error rate)", "{:.6g}"), ("mae", "MAE / MED", "{:.6g}"),
         ("nmed", "NMED", "{:.6g}"), ("wce", "WCE", "{:d}"), ("mse", "MSE", "{:.6g}"),

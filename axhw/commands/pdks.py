@@ -10,6 +10,8 @@ import click
 from ..infra.errors import AxhwError
 from ..ppa.pdk import PDK_ROOT_ENV, PDKS, locate_pdk, pdk_root, read_header
 
+__all__ = ["describe_pdk", "format_entry", "pdks", "si"]
+
 _PREFIXES = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "u"), (1e-3, "m"), (1.0, "")]
 
 

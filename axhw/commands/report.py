@@ -6,6 +6,8 @@ import click
 
 from ..tables.report import write_report
 
+__all__ = ["report"]
+
 
 @click.command()
 @click.argument("outdir", type=click.Path(file_okay=False))

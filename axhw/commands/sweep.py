@@ -11,6 +11,8 @@ from ..design.external import AbsolutePath
 from ..sweep import load_spec, run_sweep, spec_from_cli
 from ..sweep.run import MAX_POINTS
 
+__all__ = ["sweep"]
+
 
 @click.command()
 @click.argument("spec_file", required=False, type=click.Path(dir_okay=False))

@@ -13,6 +13,8 @@ from ..infra.cliparams import SEED, FiniteFloat
 from ..verify.formal import ENGINES
 from ..verify.dispatch import METHODS, verify_design
 
+__all__ = ["format_result", "result_dict", "verify"]
+
 
 def format_result(r) -> str:
     scope = "all" if r.exhaustive else "sampled"

@@ -21,6 +21,8 @@ from .energy import unit_designs
 from .evaluate import build_model
 from .library import Library, LibraryDesign, read_lut_file
 
+__all__ = ["MAX_WEIGHTS_BYTES", "apply", "load_assignment", "with_weights"]
+
 MAX_WEIGHTS_BYTES = 4 * MAX_INPUT_BYTES  # a state dict of a model the emulator runs
 
 

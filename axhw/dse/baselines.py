@@ -9,6 +9,9 @@ import numpy as np
 
 from .search import Search, register_method
 
+__all__ = ["RANDOM_CHUNK", "RANDOM_DEFAULT_EVALS", "RANDOM_TRIES", "greedy", "random",
+           "random_config", "random_feasible", "uniform"]
+
 RANDOM_DEFAULT_EVALS = 30
 RANDOM_TRIES = 200
 RANDOM_CHUNK = 1000  # assignments drawn and measured at a time: memory stays flat

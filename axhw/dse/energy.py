@@ -11,6 +11,8 @@ from ..infra.errors import AxhwError
 from ..torch.api import site_table
 from .library import Library
 
+__all__ = ["assignment_energy", "count_macs", "unit_designs"]
+
 
 def count_macs(model: nn.Module, calibration: list[torch.Tensor]) -> dict[str, int]:
     """{site: multiplications per inference} for every emulated multiplication site of `model`,

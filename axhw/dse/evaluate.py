@@ -26,11 +26,14 @@ from ..infra.errors import AxhwError
 from ..infra.cache import Cache
 from ..infra.runner import Runner
 from ..torch import approximate, candidate_layers
-from ..torch.api import ExactSitesWarning, exact_fraction, site_table
+from ..torch.api import exact_fraction, site_table
+from ..torch.sites import ExactSitesWarning
 from .energy import assignment_energy, unit_designs
 from .fingerprint import task_fingerprint
 from .library import Library
 from .task import Task, user_code
+
+__all__ = ["ENERGY_KEYS", "EVALS", "Evaluator", "Recipe", "build_model", "layer_bits"]
 
 log = logging.getLogger(__name__)
 

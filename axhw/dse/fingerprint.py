@@ -21,6 +21,8 @@ from torch import nn
 
 from .. import __version__
 
+__all__ = ["Unhashable", "task_fingerprint"]
+
 
 class Unhashable(Exception):
     """Something in the task cannot be fingerprinted (the cache must stay off)."""

@@ -14,6 +14,8 @@ from ..infra.fileio import ensure_dir, write_json
 from .energy import unit_designs
 from .library import Library
 
+__all__ = ["designs_of", "emit_hardware"]
+
 
 def designs_of(layers: dict) -> list[str]:
     return sorted({d for v in layers.values() for d in unit_designs(v)})

@@ -15,6 +15,9 @@ from ..infra.errors import AxhwError
 from .search import Search, register_method
 from .sensitivity import sensitivity
 
+__all__ = ["ABS_TOL", "BISECTION_STEPS", "MAX_ROUNDS", "REL_TOL", "ilp", "solve_ilp",
+           "solve_measured"]
+
 MAX_ROUNDS = 8
 BISECTION_STEPS = 7
 # disagreement: |measured - estimate| > ABS_TOL * (reference loss) + REL_TOL * max(|measured|, |estimate|)

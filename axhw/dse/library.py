@@ -18,6 +18,9 @@ from ..infra.errors import AxhwError
 from ..infra.fileio import read_input
 from ..torch import Lut
 
+__all__ = ["Library", "LibraryDesign", "MAX_BITS", "MAX_LUT_BYTES", "MIN_BITS", "load_library",
+           "read_lut_file", "read_table"]
+
 MIN_BITS, MAX_BITS = 2, 8  # what axhw.torch quantizes to
 MAX_LUT_BYTES = 8 * 2**20  # a 256 x 256 int64 table is 512 KiB
 

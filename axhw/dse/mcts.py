@@ -25,6 +25,9 @@ from ..infra.errors import AxhwError
 from ..tables.pareto import pareto_mask
 from .search import Search, register_method
 
+__all__ = ["Config", "MctsResult", "POLICIES", "PREDICTOR_SAMPLES", "check_search_args", "mcts",
+           "mcts_search", "predictor_task"]
+
 POLICIES = ("hardware", "uniform")
 
 Config = tuple[int, ...]

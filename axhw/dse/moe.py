@@ -21,6 +21,8 @@ from torch import nn
 from ..infra.errors import AxhwError
 from ..torch import candidate_layers
 
+__all__ = ["Expert", "MnistMoE", "MoE", "ROUTINGS", "expert_groups"]
+
 ROUTINGS = ("hard", "soft")
 
 

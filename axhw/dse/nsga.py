@@ -11,6 +11,8 @@ import numpy as np
 
 from .search import Search, register_method
 
+__all__ = ["DEFAULT_EVALS", "POP", "layer_moves", "nsga2"]
+
 DEFAULT_EVALS = 360
 POP = 24
 

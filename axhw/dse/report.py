@@ -13,6 +13,8 @@ from ..infra.fileio import write_text
 from ..tables.pareto import hypervolume_2d, pareto_mask
 from ..tables.report import pyplot, save_png
 
+__all__ = ["COLUMNS", "hypervolume", "pareto_table", "write_html", "write_png"]
+
 COLUMNS = ["method", "granularity", "energy_rel", "energy_pj", "accuracy", "output_error",
            "estimated_dl", "tuned", "on_front", "chosen", "config"]
 

@@ -25,6 +25,8 @@ from .report import hypervolume, pareto_table, write_html, write_png
 from .search import Search, run_method
 from .task import Task, load_task
 
+__all__ = ["WHAT", "dumps", "evaluate_assignment", "search"]
+
 WHAT = "search"  # the outputs' owner, as the manifest and the refusals name it
 
 

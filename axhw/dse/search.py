@@ -16,6 +16,9 @@ import numpy as np
 from ..infra.errors import AxhwError
 from .evaluate import Evaluator
 
+__all__ = ["EPS", "GRANULARITIES", "MAX_EVALS", "METHODS", "Search", "register_method",
+           "run_method"]
+
 GRANULARITIES = ("layer", "filter", "kernel", "expert")
 METHODS: dict[str, Callable[["Search"], dict | None]] = {}
 EPS = 1e-9

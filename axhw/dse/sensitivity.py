@@ -24,6 +24,8 @@ from ..torch import approx_layers, approximate
 from ..torch.functional import LutOp
 from ..torch.multipliers import expand
 
+__all__ = ["Sensitivity", "estimate_table", "sensitivity"]
+
 
 class Sensitivity:
     def __init__(self, model, calibration, library):

@@ -27,6 +27,9 @@ from .library import Library, LibraryDesign
 from .search import Search, register_method
 from .tram_circuit import Mapping, column_power, map_theta, relative_power
 
+__all__ = ["TramResult", "add_to_library", "distillation_data", "distillation_loss",
+           "float_model_of", "run_tram", "tram"]
+
 
 def distillation_loss(out: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     """KL(teacher ‖ student) of the softmax outputs: labels are not needed."""

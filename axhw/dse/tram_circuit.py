@@ -25,6 +25,9 @@ from ..gen.families import make
 from ..gen.families.base import Multiplier
 from ..gen.families.pruned import PrunedMultiplier, array_structure, check_columns, ties_hex
 
+__all__ = ["Mapping", "TRAM_COSTS", "column_power", "column_sums", "map_theta", "relative_power",
+           "target"]
+
 TRAM_COSTS = {"and": 1.0, "ha": 1.822, "fa": 4.470}
 
 

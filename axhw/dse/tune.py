@@ -15,6 +15,8 @@ from ..torch import approx_layers
 from ..torch.modules import ApproxMatmul
 from ..torch.quant import code_values, codes, qmax, quantize
 
+__all__ = ["tuned_model", "weight_map"]
+
 
 def weight_map(table: np.ndarray, signed: bool, p: np.ndarray) -> np.ndarray:
     """{weight value -> tuned value} as an array indexed by value + qmax (values -qmax..qmax).

@@ -12,6 +12,9 @@ import numpy as np
 
 from ..infra.errors import AxhwError
 
+__all__ = ["dtype_of", "from_host", "is_torch", "kind_of", "on_gpu", "require_int", "shape_of",
+           "to_host", "wrap_device"]
+
 
 def is_torch(x) -> bool:
     return type(x).__module__.split(".")[0] == "torch"

@@ -25,6 +25,9 @@ from ..infra.errors import AxhwError
 from . import arrays
 from .luts import LutStack
 
+__all__ = ["RM", "RN", "STATIC_SMEM", "THREADS", "TK", "TM", "TMP", "TN", "TNP", "TX", "TY",
+           "lut_conv2d", "lut_matmul"]
+
 TM, TN, TK = 128, 64, 16  # output tile and K step
 TX, TY = 16, 32  # threads per block: x along N, y along M
 RM, RN = TM // TY, TN // TX  # outputs per thread (4 x 4)

@@ -12,6 +12,8 @@ from .conv import lut_conv2d
 from .gemm import lut_matmul
 from .luts import LutStack, prepare_luts
 
+__all__ = ["Emulator", "emulator_for"]
+
 
 @dataclass(frozen=True, eq=False)
 class Emulator:

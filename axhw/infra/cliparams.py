@@ -8,6 +8,8 @@ import math
 
 import click
 
+__all__ = ["FINITE", "FiniteFloat", "SEED"]
+
 # Seeds go to numpy's generators, which take non-negative integers only.
 SEED = click.IntRange(min=0)
 

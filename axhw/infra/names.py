@@ -18,6 +18,8 @@ from pathlib import Path
 
 from .errors import AxhwError
 
+__all__ = ["KEYWORDS", "check_name", "check_plain_path"]
+
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,1023}")
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_./+-]+")
 

@@ -8,6 +8,8 @@ import signal
 from .errors import AxhwError
 from .tools import die_with_parent
 
+__all__ = ["DASK_CONNECT_TIMEOUT", "dask_client", "pool_worker_init"]
+
 DASK_CONNECT_TIMEOUT = "10s"
 
 

@@ -9,6 +9,8 @@ import logging
 import sys
 import time
 
+__all__ = ["enable", "step"]
+
 _log = logging.getLogger("axhw.infra.progress")
 _log.propagate = False  # its own format and switch, independent of the tool-log level
 _t0 = time.perf_counter()

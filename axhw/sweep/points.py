@@ -12,6 +12,8 @@ from ..infra.errors import AxhwError
 from ..gen.families import get_family
 from .spec import SweepSpec
 
+__all__ = ["Point", "count_points", "expand", "make_spec"]
+
 
 @dataclass
 class Point:

@@ -29,6 +29,9 @@ from ..infra.runner import Runner, interruptible
 from .points import Point, count_points, expand, make_spec
 from .spec import SweepSpec
 
+__all__ = ["FLOW_VERSION", "MAX_POINTS", "METRIC_KEYS", "PPA_KEYS", "preflight", "run_point",
+           "run_sweep"]
+
 FLOW_VERSION = VERSIONS["sweep"]  # reported in the manifest
 MAX_POINTS = 10_000  # a bigger SPEC needs --max-points (a typo like 0..1000000 is not a job)
 METRIC_KEYS = ("er", "mae", "wce", "mse", "rmse", "mre", "wcre", "nmed", "mred", "bias",

@@ -42,6 +42,9 @@ from ..gen.families.base import parse_kv
 from ..design.external import parse_ports
 from ..infra.names import check_name
 
+__all__ = ["DESIGN_KEYS", "DesignGrid", "EXTERNAL_KEYS", "ExternalEntry", "SweepSpec", "TOP_KEYS",
+           "VERIFY_MODES", "load_spec", "parse_values", "spec_from_cli", "spec_from_dict"]
+
 VERIFY_MODES = ("off", "random", "exhaustive")
 TOP_KEYS = {"name", "bits", "bits_b", "signed", "pdks", "liberty", "pdk_root", "clock_ns",
             "activity", "activity_model", "vectors", "seed", "verify", "verify_samples", "lut",

@@ -20,6 +20,9 @@ from .quant import QuantConfig
 from .sites import (PRODUCT_KINDS, SWAPS, ExactSitesWarning, Router, Site, prepare, static_sites,
                     trace)
 
+__all__ = ["approx_layers", "approximate", "candidate_layers", "coverage", "exact_fraction",
+           "finetune", "set_gradient", "site_table"]
+
 def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 

@@ -21,6 +21,8 @@ from .kernels import lut_backward
 from .multipliers import LayerMultipliers
 from .quant import codes, qmax, quantize
 
+__all__ = ["LutConv2d", "LutMatmul", "LutOp"]
+
 class LutOp:
     """One layer's multipliers prepared for the kernels, plus its backward setting."""
 

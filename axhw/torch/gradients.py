@@ -18,6 +18,8 @@ import numpy as np
 from ..infra.errors import AxhwError
 from .quant import code_values
 
+__all__ = ["GRADIENTS", "lut_difference_gradients", "operand_gradient_tables", "ste_gradients"]
+
 GRADIENTS = ("ste", "lut")
 
 

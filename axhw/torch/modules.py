@@ -15,6 +15,9 @@ from .functional import LutConv2d, LutMatmul, LutOp
 from .multipliers import LayerMultipliers
 from .quant import AbsObserver, QuantConfig, scale_from_amax
 
+__all__ = ["ApproxCall", "ApproxConv2d", "ApproxLayer", "ApproxLinear", "ApproxMatmul",
+           "MultiheadAttention", "SITE_CHILD", "replace_module"]
+
 
 SITE_CHILD = "axhw"  # a functional weight site's layer: child `axhw` of the module that owns it
 

@@ -23,6 +23,8 @@ from ..design.golden import product_lut as spec_lut
 from ..measure.lut import design_lut
 from .quant import signed_magnitude_lut
 
+__all__ = ["LayerMultipliers", "Lut", "expand", "resolve"]
+
 
 @dataclass(frozen=True, eq=False)
 class Lut:

@@ -19,6 +19,9 @@ import torch
 
 from ..infra.errors import AxhwError
 
+__all__ = ["AbsObserver", "CALIBRATIONS", "MAX_QBITS", "MIN_QBITS", "QuantConfig", "code_values",
+           "codes", "qmax", "quantize", "scale_from_amax", "signed_magnitude_lut"]
+
 CALIBRATIONS = ("minmax", "percentile")
 MIN_QBITS, MAX_QBITS = 2, 8
 

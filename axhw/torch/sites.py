@@ -32,6 +32,11 @@ from ..infra.errors import AxhwError
 from .modules import (SITE_CHILD, ApproxCall, ApproxConv2d, ApproxLayer, ApproxLinear, ApproxMatmul,
                       MultiheadAttention)
 
+__all__ = ["CALLS", "COMPOSITES", "CONV", "DEFAULTS", "ExactSitesWarning", "HOOKED",
+           "PRODUCT_KINDS", "PRODUCT_NAMES", "Router", "SDPA_PARAMS", "STATIC_CALLS", "SWAPS",
+           "Site", "SwapKind", "UNSUPPORTED", "WEIGHT_CALLS", "WeightCall", "attention", "bind",
+           "einsum_as_matmul", "einsum_macs", "prepare", "static_sites", "swap_kind", "trace"]
+
 PRODUCT_NAMES = ("qk", "av")
 HOOKED = "_axhw_router"  # module attribute: the Router following it
 

@@ -26,6 +26,9 @@ from .api import approx_layers, approximate, candidate_layers, finetune
 from .modules import ApproxConv2d, ApproxLinear, replace_module
 from .quant import qmax, quantize
 
+__all__ = ["TramLayer", "bit_planes", "float_model", "power_loss", "train_tram", "tram_layers",
+           "tram_model"]
+
 
 class _QuantSTE(torch.autograd.Function):
     """Integer operand values clamp(round(x / s)); gradient 1/s inside the clip range, 0 outside."""

@@ -1,6 +1,7 @@
 """axhw: approximate multipliers, from idea to verified RTL, silicon numbers and DNN emulation."""
 
 __version__ = "0.1.0"
+__all__ = ["pareto"]
 
 
 def pareto(df, objectives, maximize=()):

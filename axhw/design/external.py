@@ -59,7 +59,8 @@ from ..infra.fileio import check_writable_target, read_input_text, sha256_text
 from ..infra.names import check_name
 from ..infra.tools import stage_text, yosys
 
-__all__ = ["load_external", "load_input", "AbsolutePath", "design_input"]
+__all__ = ["load_external", "load_input", "AbsolutePath", "design_input", "OutputFile",
+           "parse_ports"]
 
 VERILOG_SUFFIXES = (".v", ".sv", ".vh", ".verilog")
 PORTS = Cache("ports")

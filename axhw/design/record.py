@@ -25,7 +25,8 @@ MAX_JSON_BYTES = 16 * 2**20  # a design JSON is a few KB
 MAX_OUT_BITS = 62  # port values are held in int64 after scaling
 
 __all__ = ["Design", "design_dict", "write_design", "spec_from_dict", "check_verilog_hash",
-           "load_design", "load_multiplier"]
+           "load_design", "load_multiplier", "MAX_JSON_BYTES", "MAX_OUT_BITS", "check_names",
+           "verilog_of"]
 
 
 @dataclass

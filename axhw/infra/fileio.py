@@ -14,7 +14,9 @@ from .errors import AxhwError
 from .names import check_plain_path
 
 __all__ = ["ensure_dir", "atomic_path", "write_text", "write_bytes", "write_json", "sha256_text",
-           "sha256_file", "cache_root", "format_from_suffix"]
+           "sha256_file", "cache_root", "format_from_suffix", "MAX_INPUT_BYTES",
+           "check_can_create_in", "check_writable_target", "read_input", "read_input_text",
+           "read_json", "umask"]
 
 
 def ensure_dir(path: Path) -> Path:

@@ -27,7 +27,7 @@ from ..design.golden import all_pairs, golden_lut, port_value, to_raw, to_value
 from ..design.kinds import kind_of
 
 __all__ = ["MAX_LUT_BITS", "SOURCES", "FORMATS", "design_lut", "multiplier_lut", "format_for",
-           "write_lut"]
+           "write_lut", "ORDERS"]
 
 MAX_LUT_BITS = 16           # bits_a + bits_b: 65536 entries
 SOURCES = ("netsim", "icarus", "verilator")

@@ -24,7 +24,7 @@ from ..infra.names import check_name
 from .pdk import CellLibrary
 from ..infra.tools import stage, yosys
 
-__all__ = ["FLOWS", "flow_template", "Synthesis", "synthesize"]
+__all__ = ["FLOWS", "flow_template", "Synthesis", "synthesize", "liberty_names"]
 
 FLOWS = Path(__file__).resolve().parent / "flows"  # package data (pyproject: package-data)
 

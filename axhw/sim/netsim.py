@@ -27,10 +27,10 @@ from ..infra.fileio import write_text
 from ..infra.names import check_name
 from ..infra.tools import yosys
 
-__all__ = ["CHUNK", "CONST_BITS", "BUILTIN_GATES", "LibertyFunction",
-           "parse_liberty_function", "Cell", "GateNetlist", "read_yosys_json", "gate_flow",
-           "generic_netlist", "pack", "pack_range", "unpack", "compile_cells", "evaluate",
-           "run_steps", "sweep_pairs", "simulate_pairs"]
+__all__ = ["CHUNK", "CONST_BITS", "BUILTIN_GATES", "LibertyFunction", "parse_liberty_function",
+           "Cell", "GateNetlist", "read_yosys_json", "gate_flow", "generic_netlist", "pack",
+           "pack_range", "unpack", "compile_cells", "evaluate", "run_steps", "sweep_pairs",
+           "simulate_pairs", "check_ports"]
 
 # Gate netlists by content (bump its version in axhw.infra.cache when the Yosys flow below changes).
 NETLISTS = Cache("netsim")

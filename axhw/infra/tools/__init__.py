@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import AxhwError
 from ..fileio import sha256_file, sha256_text, write_text
 
-__all__ = ["die_with_parent"]
+__all__ = ["die_with_parent", "stage", "stage_text"]
 
 _PR_SET_PDEATHSIG = 1
 

@@ -28,6 +28,7 @@ from ..parallel import dask_client, pool_worker_init
 from ..torch import approximate, candidate_layers
 from .energy import assignment_energy, count_macs, unit_designs
 from .library import Library
+from .stats import accuracy_interval, mcnemar_p, pack, unpack
 from .task import Task
 
 # The evaluation cache holds what the LUTs determine (accuracy, output error), not the energy: it
@@ -124,12 +125,34 @@ class Evaluator:
             h.update(y.numpy().tobytes())
         self.context = h.hexdigest()[:24]
         self.cache_dir = cache_root() / "dse" / "evals" / self.context
-        self.out_exact = None
+        self.samples = sum(len(y) for _, y in task.evaluation)
+        self.out_exact = self.correct_exact = self.correct_float = None
         if baseline:
-            self.accuracy_float, _ = task.score(task.model)
+            self.accuracy_float, out_float = task.score(task.model)
             exact = approximate(task.model, {"*": library.exact_of(library.bits, False)},
                                 task.calibration, bits=library.bits)
             self.accuracy_exact, self.out_exact = task.score(exact)
+            self.correct_float, self.correct_exact = task.outcomes(out_float), task.outcomes(self.out_exact)
+
+    def packed_outcomes(self, outputs: torch.Tensor) -> str | None:
+        """The per-sample outcomes of `outputs`, packed for the cache (None: the task has none)."""
+        ok = self.task.outcomes(outputs)
+        return None if ok is None else pack(ok)
+
+    def outcomes(self, result: dict):
+        """Per-sample outcomes (bool array) of a measured result, or None."""
+        packed = result.get("correct")
+        return None if packed is None else unpack(packed, self.samples)
+
+    def statistics(self, result: dict) -> dict:
+        """accuracy_ci (Wilson 95 %, in the accuracy's unit) and p_vs_exact (exact McNemar against
+        the exact-multiplier model on the same samples) of a measured result; None where the task
+        has no per-sample outcomes."""
+        ok = self.outcomes(result)
+        if ok is None:
+            return {"accuracy_ci": None, "p_vs_exact": None}
+        return {"accuracy_ci": accuracy_interval(ok),
+                "p_vs_exact": None if self.correct_exact is None else mcnemar_p(ok, self.correct_exact)}
 
     def model(self, layers: dict, tune: bool = False) -> nn.Module:
         m = build_model(self.task.model, layers, self.library, self.task.calibration)
@@ -171,7 +194,7 @@ class Evaluator:
             err = float((out - self.out_exact).abs().mean() / ref)
         pj, rel = self.energy(layers)
         return {"accuracy": acc, "output_error": err, "energy_pj": pj, "energy_rel": rel,
-                "tuned": tuned, "seconds": time.time() - t0}
+                "tuned": tuned, "correct": self.packed_outcomes(out), "seconds": time.time() - t0}
 
     def _cached(self, key: str) -> dict | None:
         if key in self.memo:
@@ -179,10 +202,13 @@ class Evaluator:
         path = self.cache_dir / f"{key}.json"
         if path.is_file():
             try:
-                self.memo[key] = json.loads(path.read_text())
-                return self.memo[key]
+                result = json.loads(path.read_text())
             except (OSError, json.JSONDecodeError):
                 return None
+            if "correct" not in result:  # written before per-sample outcomes were kept
+                return None
+            self.memo[key] = result
+            return result
         return None
 
     def measure(self, layers: dict, tune: bool = False) -> dict:
@@ -210,7 +236,7 @@ class Evaluator:
                     bar.update(1)
             if bar is not None:
                 bar.close()
-        return [dict(self.memo[k], **dict(zip(ENERGY_KEYS, self.energy(c))))
+        return [dict(self.memo[k], **dict(zip(ENERGY_KEYS, self.energy(c))), **self.statistics(self.memo[k]))
                 for k, c in zip(keys, configs)]
 
     def _run(self, todo: dict[str, dict], tune: bool):

@@ -135,8 +135,8 @@ BUILTINS = {
     "digits-cnn": Builtin(_digits, _digits_cnn, 20, 5e-3, shift=0, schedule=False, version="v1"),
     "mnist-cnn": Builtin(_mnist, _mnist_cnn, 20, 3e-3),
     "mnist-vit": Builtin(_mnist, lambda w: TinyViT(), 60, 3e-3),
-    "mnist-moe": Builtin(_mnist, lambda w: MnistMoE("hard"), 20, 3e-3),
-    "mnist-moe-soft": Builtin(_mnist, lambda w: MnistMoE("soft"), 20, 3e-3),
+    "mnist-moe": Builtin(_mnist, lambda w: MnistMoE("hard"), 30, 3e-3),
+    "mnist-moe-soft": Builtin(_mnist, lambda w: MnistMoE("soft"), 30, 3e-3),
     **{name: Builtin(_mnist32, lambda w, make=make: make(1, 10, w), ARCH_EPOCHS.get(name, DEFAULT_EPOCHS),
                      ARCH_LR.get(name, 3e-3))
        for name, make in ARCHITECTURES.items()},

@@ -115,7 +115,8 @@ ARCHITECTURES: dict[str, Callable[[int, int, float], nn.Module]] = {
 # what trains in minutes on one CPU thread (docs/dse.md)
 VIT_PATCH, VIT_DEPTH = 8, 2
 ARCH_EPOCHS = {"vit-s": 20, "resnet8": 15}  # default epochs per architecture (others: DEFAULT_EPOCHS)
-DEFAULT_EPOCHS, ARCH_LR = 8, {"vit-s": 1e-3}
+ARCH_LR = {"vit-s": 1e-3}  # peak learning rate per architecture (others: DEFAULT_LR)
+DEFAULT_EPOCHS, DEFAULT_LR = 8, 3e-3
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ BUILTINS = {
     "mnist-moe": Builtin(_mnist, lambda w: MnistMoE("hard"), 30, 3e-3),
     "mnist-moe-soft": Builtin(_mnist, lambda w: MnistMoE("soft"), 30, 3e-3),
     **{name: Builtin(_mnist32, lambda w, make=make: make(1, 10, w), ARCH_EPOCHS.get(name, DEFAULT_EPOCHS),
-                     ARCH_LR.get(name, 3e-3))
+                     ARCH_LR.get(name, DEFAULT_LR))
        for name, make in ARCHITECTURES.items()},
 }
 
@@ -242,7 +243,7 @@ def train_task(architecture: str, train_batches, test_batches, *, classes: int |
         raise AxhwError(f"train_task {architecture}: images must be (N, C, 32, 32), got {tuple(xtr.shape)}")
     classes = int(max(int(ytr.max()), max(int(y.max()) for _, y in test_batches)) + 1) if classes is None else classes
     epochs = ARCH_EPOCHS.get(architecture, DEFAULT_EPOCHS) if epochs is None else epochs
-    lr = ARCH_LR.get(architecture, 3e-3) if lr is None else lr
+    lr = ARCH_LR.get(architecture, DEFAULT_LR) if lr is None else lr
     torch.manual_seed(SEED)
     model = ARCHITECTURES[architecture](xtr.shape[1], classes, width)
     h = hashlib.sha256(json.dumps([VERSION, repr(model), epochs, lr]).encode())

@@ -91,3 +91,18 @@ def test_custom_metric_without_outcomes_gets_no_interval():
     task = Task(model, [x], [(x, x[:, 0] > 0)], metric=lambda o, t: 0.0,
                 per_sample=lambda o, t: (o[:, 0] > 0) == t)
     assert task.outcomes(model(x)).shape == (20,)
+
+
+def test_search_compares_with_the_best_uniform_design(evaluator):
+    from axhw.dse.search import Search, run_method
+
+    s = Search(evaluator, budget=0.5)
+    best = run_method("uniform", s)
+    out = reference_statistics(evaluator, best, s)
+    assert out["accuracy_best_uniform"] == best["accuracy"] and out["p_vs_best_uniform"] == 1.0
+    worst = min(s.records, key=lambda r: r["accuracy"])
+    out = reference_statistics(evaluator, worst, s)
+    assert out["best_uniform"] == next(iter(best["layers"].values()))
+    assert out["p_vs_best_uniform"] == pytest.approx(
+        mcnemar_p(evaluator.outcomes(worst), evaluator.outcomes(best)))
+    assert out["vs_best_uniform"] == verdict(out["p_vs_best_uniform"])

@@ -114,7 +114,8 @@ ARCHITECTURES: dict[str, Callable[[int, int, float], nn.Module]] = {
 # ViT-S's width (384), heads (6) and MLP ratio (4), but 2 blocks of 16+1 tokens (8x8 patches),
 # so that it trains on one CPU thread in about 20 minutes (docs/dse.md)
 VIT_PATCH, VIT_DEPTH = 8, 2
-ARCH_EPOCHS = {"vit-s": 20, "resnet8": 15, "mobilenet": 15, "resnet20-moe-hard": 15}  # others: DEFAULT_EPOCHS
+ARCH_EPOCHS = {"vit-s": 20, "resnet8": 15, "mobilenet": 15, "resnet20-moe-hard": 15,
+               "resnet20-moe-cluster": 15}  # others: DEFAULT_EPOCHS
 ARCH_LR = {"vit-s": 1e-3}  # peak learning rate per architecture (others: DEFAULT_LR)
 DEFAULT_EPOCHS, DEFAULT_LR = 8, 3e-3
 

@@ -71,7 +71,7 @@ def test_macs_counted_in_a_forward_pass(task):
     assert count_macs(task.model, task.calibration) == {"1": 64 * 64, "3": 64 * 32, "5": 32 * 10}
     from axhw.dse.builtins import TinyViT
 
-    vit = TinyViT()
+    vit = TinyViT(dim=32, heads=2)
     macs = count_macs(vit, [torch.zeros(3, 1, 28, 28)])
     assert macs["attn.qk"] == macs["attn.av"] == 16 * 16 * 32
     assert macs["patch"] == 16 * 32 * 49 and macs["attn.qkv"] == 16 * 32 * 96
@@ -195,9 +195,14 @@ def test_cli_search_writes_outdir_and_apply_reproduces(tmp_path, task):
     assert p.returncode == 0, p.stderr
     summary = json.loads(p.stdout.strip().splitlines()[-1])
     for key in ("method", "granularity", "budget", "energy_rel", "energy_pj", "accuracy", "accuracy_exact",
-                "accuracy_float", "macs", "evaluations", "seconds", "assignment"):
+                "accuracy_float", "macs", "evaluations", "seconds", "assignment", "accuracy_ci",
+                "accuracy_exact_ci", "p_vs_exact", "vs_exact", "samples"):
         assert key in summary
     assert summary["macs_exact_fraction"] == 0.0
+    lo, hi = summary["accuracy_ci"]
+    assert lo < summary["accuracy"] < hi and summary["samples"] == 540
+    assert 0 <= summary["p_vs_exact"] <= 1
+    assert summary["vs_exact"] == ("significant" if summary["p_vs_exact"] < 0.05 else "not significant")
     assert {f.name for f in out.iterdir()} >= {"assignment.json", "pareto.parquet", "pareto.csv",
                                               "pareto.png", "report.html", "hardware"}
     a = json.loads((out / "assignment.json").read_text())
@@ -213,6 +218,8 @@ def test_cli_search_writes_outdir_and_apply_reproduces(tmp_path, task):
     r = json.loads(e.stdout.strip().splitlines()[-1])
     assert r["accuracy"] == pytest.approx(summary["accuracy"])
     assert r["energy_rel"] == pytest.approx(summary["energy_rel"])
+    assert r["accuracy_ci"] == pytest.approx(summary["accuracy_ci"])
+    assert r["p_vs_exact"] == pytest.approx(summary["p_vs_exact"])
     e = run_cli("dse", "evaluate", "--task", TASK, "--assignment", out / "assignment.json")
     assert json.loads(e.stdout.strip().splitlines()[-1])["energy_rel"] is None
 

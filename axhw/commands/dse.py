@@ -96,7 +96,14 @@ def evaluate(task, assignment, library, pdk, as_json):
 
     r = evaluate_assignment(task, assignment, library, pdk)
     if not as_json:
-        click.echo(f"accuracy {r['accuracy']:.3f} (exact {r['accuracy_exact']:.3f}, float "
-                   f"{r['accuracy_float']:.3f}), energy_rel "
+        click.echo(f"accuracy {_with_ci(r['accuracy'], r['accuracy_ci'])} (exact "
+                   f"{_with_ci(r['accuracy_exact'], r['accuracy_exact_ci'])}, float "
+                   f"{_with_ci(r['accuracy_float'], r['accuracy_float_ci'])}; vs exact: {r['vs_exact']}"
+                   + ("" if r["p_vs_exact"] is None else f", McNemar p = {r['p_vs_exact']:.3g}")
+                   + f", {r['samples']} samples), energy_rel "
                    + ("n/a (no --library)" if r["energy_rel"] is None else f"{r['energy_rel']:.4f}"))
     click.echo(dumps(r))
+
+
+def _with_ci(accuracy: float, ci: list[float] | None) -> str:
+    return f"{accuracy:.3f}" if ci is None else f"{accuracy:.3f} [95 % CI {ci[0]:.2f}, {ci[1]:.2f}]"

@@ -31,6 +31,7 @@ from ..torch.sites import ExactSitesWarning
 from .energy import assignment_energy, unit_designs
 from .fingerprint import task_fingerprint
 from .library import Library
+from .stats import accuracy_interval, mcnemar_p, pack, unpack
 from .task import Task, user_code
 
 __all__ = ["ENERGY_KEYS", "EVALS", "Evaluator", "Recipe", "build_model", "layer_bits"]
@@ -117,12 +118,34 @@ class Evaluator:
         if self.context is None:
             log.warning("task %s holds an object that cannot be fingerprinted: the evaluation "
                         "cache is off for it", task.name)
-        self.out_exact = None
+        self.samples = sum(len(y) for _, y in task.evaluation)
+        self.out_exact = self.correct_exact = self.correct_float = None
         if baseline:
-            self.accuracy_float, _ = task.score(task.model)
+            self.accuracy_float, out_float = task.score(task.model)
             exact = _approximate(task.model, {"*": library.exact_of(library.bits, False)},
                                  task.calibration, library.bits)
             self.accuracy_exact, self.out_exact = task.score(exact)
+            self.correct_float, self.correct_exact = task.outcomes(out_float), task.outcomes(self.out_exact)
+
+    def packed_outcomes(self, outputs: torch.Tensor) -> str | None:
+        """The per-sample outcomes of `outputs`, packed for the cache (None: the task has none)."""
+        ok = self.task.outcomes(outputs)
+        return None if ok is None else pack(ok)
+
+    def outcomes(self, result: dict):
+        """Per-sample outcomes (bool array) of a measured result, or None."""
+        packed = result.get("correct")
+        return None if packed is None else unpack(packed, self.samples)
+
+    def statistics(self, result: dict) -> dict:
+        """accuracy_ci (Wilson 95 %, in the accuracy's unit) and p_vs_exact (exact McNemar against
+        the exact-multiplier model on the same samples) of a measured result; None where the task
+        has no per-sample outcomes."""
+        ok = self.outcomes(result)
+        if ok is None:
+            return {"accuracy_ci": None, "p_vs_exact": None}
+        return {"accuracy_ci": accuracy_interval(ok),
+                "p_vs_exact": None if self.correct_exact is None else mcnemar_p(ok, self.correct_exact)}
 
     def model(self, layers: dict, tune: bool = False) -> nn.Module:
         m = build_model(self.task.model, layers, self.library, self.task.calibration, self.kinds)
@@ -164,7 +187,7 @@ class Evaluator:
             err = float((out - self.out_exact).abs().mean() / ref)
         pj, rel = self.energy(layers)
         return {"accuracy": acc, "output_error": err, "energy_pj": pj, "energy_rel": rel,
-                "tuned": tuned, "seconds": time.time() - t0}
+                "tuned": tuned, "correct": self.packed_outcomes(out), "seconds": time.time() - t0}
 
     def _cached(self, key: str) -> dict | None:
         if key not in self.memo:
@@ -199,7 +222,8 @@ class Evaluator:
                 fn = (partial(_remote_measure, self.recipe, tune=tune)
                       if runner.parallel(len(todo)) else partial(self.measure_now, tune=tune))
                 runner.run(fn, todo.values(), store, total=len(todo), desc=desc)
-        return [dict(self.memo[k], **dict(zip(ENERGY_KEYS, self.energy(c))))
+        return [dict(self.memo[k], **dict(zip(ENERGY_KEYS, self.energy(c))),
+                     **self.statistics(self.memo[k]))
                 for k, c in zip(keys, configs)]
 
 

@@ -21,7 +21,7 @@ from torch import nn
 from ..infra.errors import AxhwError
 from ..torch import candidate_layers
 
-__all__ = ["Expert", "MnistMoE", "MoE", "ROUTINGS", "expert_groups"]
+__all__ = ["Expert", "MnistMoE", "MoE", "ROUTINGS", "WithAuxLoss", "expert_groups", "mnist_features"]
 
 ROUTINGS = ("hard", "soft")
 
@@ -35,7 +35,7 @@ class Expert(nn.Module):
         return self.fc2(torch.relu(self.fc1(x)))
 
 
-class _WithAuxLoss(torch.autograd.Function):
+class WithAuxLoss(torch.autograd.Function):
     """Returns x; its backward also gives `aux` gradient `weight`, i.e. adds weight·aux to whatever
     loss is being minimised (so a plain training loop trains the load balance too)."""
 
@@ -86,21 +86,26 @@ class MoE(nn.Module):
         if self.training and self.balance > 0:
             share = self.load.to(probs.dtype) / max(tokens.shape[0], 1)
             aux = len(self.experts) * (share * probs.mean(0)).sum()
-            out = _WithAuxLoss.apply(out, aux, self.balance)
+            out = WithAuxLoss.apply(out, aux, self.balance)
         return out.reshape(shape)
+
+
+def mnist_features(c1: int = 16, c2: int = 32) -> nn.Sequential:
+    """The convolutions of mnist-cnn and the mnist-moe built-ins: 28x28 -> c2 x 7 x 7, flattened."""
+    return nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.BatchNorm2d(c1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten())
 
 
 class MnistMoE(nn.Module):
     """MNIST model of the MoE built-ins: mnist-cnn's convolutions, then its classifier
-    (784 -> 32 -> 10) as a mixture of 4 experts routed per image. ``num_experts=1``: the dense
+    (1568 -> 64 -> 10) as a mixture of 4 experts routed per image. ``num_experts=1``: the dense
     counterpart."""
 
     def __init__(self, routing: str = "hard", num_experts: int = 4):
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                      nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                      nn.Flatten())
-        self.moe = MoE(784, 32, num_experts, 1, routing, out=10)
+        self.features = mnist_features()
+        self.moe = MoE(1568, 64, num_experts, 1, routing, out=10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.moe(self.features(x))

@@ -23,6 +23,7 @@ from .hardware import designs_of, emit_hardware
 from .library import Library, load_library
 from .report import hypervolume, pareto_table, write_html, write_png
 from .search import Search, run_method
+from .stats import accuracy_interval, mcnemar_p, verdict
 from .task import Task, load_task
 
 __all__ = ["WHAT", "dumps", "evaluate_assignment", "search"]
@@ -101,8 +102,8 @@ def _write_outputs(s: Search, method: str, chosen: dict, tmp: Path, outdir: Path
         "method": method, "granularity": s.granularity, "budget": s.budget, "max_drop": s.max_drop,
         "energy_rel": chosen["energy_rel"], "energy_pj": chosen["energy_pj"],
         "accuracy": chosen["accuracy"], "accuracy_exact": ev.accuracy_exact,
-        "accuracy_float": ev.accuracy_float, "macs": ev.macs,
-        "macs_exact_fraction": ev.macs_exact_fraction, "evaluations": ev.evaluations,
+        "accuracy_float": ev.accuracy_float, **reference_statistics(ev, chosen, s),
+        "macs": ev.macs, "macs_exact_fraction": ev.macs_exact_fraction, "evaluations": ev.evaluations,
         "hypervolume": hypervolume(df["energy_rel"], df["accuracy"]),
         **s.notes, "seconds": round(time.time() - t0, 2),
         "assignment": str(outdir.resolve() / "assignment.json"),
@@ -112,6 +113,28 @@ def _write_outputs(s: Search, method: str, chosen: dict, tmp: Path, outdir: Path
     write_html(df, tmp / "report.html", title, summary)
     write_json(tmp / "summary.json", summary)
     return summary
+
+
+def reference_statistics(ev: Evaluator, result: dict, s: Search | None = None) -> dict:
+    """The intervals and paired tests of a measured result (docs/dse.md, "Statistics"):
+    accuracy_ci / accuracy_exact_ci / accuracy_float_ci (Wilson 95 %), p_vs_exact and vs_exact
+    (exact McNemar against the exact-multiplier model on the same samples), and, when the search
+    measured one design everywhere (method uniform), the same against the best feasible such record."""
+    ok = ev.outcomes(result)
+    out = {"samples": ev.samples, "accuracy_ci": None if ok is None else accuracy_interval(ok),
+           "accuracy_exact_ci": None if ev.correct_exact is None else accuracy_interval(ev.correct_exact),
+           "accuracy_float_ci": None if ev.correct_float is None else accuracy_interval(ev.correct_float),
+           "p_vs_exact": None if ok is None or ev.correct_exact is None else mcnemar_p(ok, ev.correct_exact)}
+    out["vs_exact"] = verdict(out["p_vs_exact"])
+    uniform = [r for r in (s.records if s else []) if r["method"] == "uniform" and s.feasible(r)]
+    if uniform:
+        best = max(uniform, key=lambda r: (r["accuracy"], -r["energy_rel"]))
+        ref = ev.outcomes(best)
+        p = None if ok is None or ref is None else mcnemar_p(ok, ref)
+        out.update({"best_uniform": next(iter(best["layers"].values())),
+                    "accuracy_best_uniform": best["accuracy"], "accuracy_best_uniform_ci": best["accuracy_ci"],
+                    "p_vs_best_uniform": p, "vs_best_uniform": verdict(p)})
+    return out
 
 
 def evaluate_assignment(task: Task | str, assignment: str | Path, library: Library | str | None = None,
@@ -134,7 +157,7 @@ def evaluate_assignment(task: Task | str, assignment: str | Path, library: Libra
     return {"accuracy": r["accuracy"], "energy_rel": r["energy_rel"], "energy_pj": r["energy_pj"],
             "macs": ev.macs, "macs_exact_fraction": ev.macs_exact_fraction,
             "accuracy_exact": ev.accuracy_exact, "accuracy_float": ev.accuracy_float,
-            "output_error": r["output_error"]}
+            **reference_statistics(ev, r), "output_error": r["output_error"]}
 
 
 def dumps(summary: dict) -> str:

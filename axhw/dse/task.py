@@ -21,23 +21,35 @@ from torch import nn
 
 from ..infra.errors import AxhwError
 
+__all__ = ["Task", "top1_accuracy", "top1_correct", "metric_value", "user_code", "load_task",
+           "batches", "image_folder", "cifar"]
+
+
+def top1_correct(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Per-sample outcome of the default metric: is the top-1 class the target?"""
+    return outputs.argmax(dim=-1) == targets
+
 
 def top1_accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     """Default metric: top-1 accuracy in percent."""
-    return 100.0 * float((outputs.argmax(dim=-1) == targets).to(torch.float64).mean())
+    return 100.0 * float(top1_correct(outputs, targets).to(torch.float64).mean())
 
 
 @dataclass
 class Task:
     """model: float nn.Module; calibration: iterable of input batches (or (x, y) pairs);
     evaluation: iterable of (x, y) batches; metric(outputs, targets) -> float, higher is better
-    (default top-1 accuracy in %). Batches are materialized once so every pass sees the same data."""
+    (default top-1 accuracy in %); per_sample(outputs, targets) -> bool tensor, one outcome per
+    evaluation sample, which the 95 % intervals and paired tests need (default: top-1 correct when
+    the metric is the default; a custom metric without it gets no interval or test).
+    Batches are materialized once so every pass sees the same data."""
 
     model: nn.Module
     calibration: Iterable
     evaluation: Iterable
     metric: Callable[[torch.Tensor, torch.Tensor], float] | None = None
     name: str = "task"
+    per_sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     def __post_init__(self):
         if not isinstance(self.model, nn.Module):
@@ -58,6 +70,10 @@ class Task:
             if t.is_floating_point() and not bool(torch.isfinite(t).all()):
                 raise AxhwError(f"task {self.name}: model weight {name} holds non-finite values "
                                 "(inf or NaN)")
+        if self.per_sample is None and self.metric is top1_accuracy:
+            self.per_sample = top1_correct
+        elif self.per_sample is not None and not callable(self.per_sample):
+            raise AxhwError(f"task {self.name}: per_sample must be callable")
 
     def score(self, model: nn.Module, limit: int | None = None) -> tuple[float, torch.Tensor]:
         """(metric, concatenated outputs) of `model` on the evaluation batches (first `limit`)."""
@@ -71,6 +87,17 @@ class Task:
         with user_code(f"task {self.name}: the metric"):
             value = self.metric(out, target)
         return metric_value(value, self.name), out
+
+    def outcomes(self, outputs: torch.Tensor) -> np.ndarray | None:
+        """Per-sample outcomes (bool) of `outputs` (all evaluation batches); None without per_sample."""
+        if self.per_sample is None:
+            return None
+        targets = torch.cat([y for _, y in self.evaluation])[:len(outputs)]
+        with user_code(f"task {self.name}: per_sample"):
+            ok = np.asarray(self.per_sample(outputs, targets), dtype=bool).reshape(-1)
+        if len(ok) != len(outputs):
+            raise AxhwError(f"task {self.name}: per_sample gave {len(ok)} outcomes for {len(outputs)} samples")
+        return ok
 
 
 def metric_value(value, task_name: str) -> float:

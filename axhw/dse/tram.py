@@ -134,15 +134,18 @@ def tram(search: Search) -> dict | None:
                      finetune_epochs=int(opts.get("finetune_epochs", 2)))
         layers = {name: add_to_library(spec, lib) for name, spec in r.designs.items()}
         retrained = float_model_of(r.model, task.model)
-        acc, _ = task.score(build_model(retrained, layers, lib, task.calibration))
+        acc, out = task.score(build_model(retrained, layers, lib, task.calibration))
         pj, rel = ev.energy(layers)
+        measured = {"correct": ev.packed_outcomes(out)}
         key = f"tram-lambda{lam}"
         weights[key] = retrained.state_dict()
         search.records.append({"method": "tram", "granularity": "layer", "accuracy": acc,
                                "output_error": None, "energy_pj": pj, "energy_rel": rel,
                                "tuned": False, "estimated_dl": None, "layers": layers,
+                               **measured, **ev.statistics(measured),
                                "weights": key, "lambda": lam, "power_model": r.power_model})
-    search.notes["tram_runs"] = [{k: r[k] for k in ("lambda", "power_model", "energy_rel", "accuracy")}
+    search.notes["tram_runs"] = [{k: r[k] for k in ("lambda", "power_model", "energy_rel", "accuracy",
+                                                     "accuracy_ci", "p_vs_exact")}
                                  for r in search.records if r["method"] == "tram"]
     return None
 

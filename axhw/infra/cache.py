@@ -32,7 +32,7 @@ VERSIONS: dict[str, str] = {
     "harness": "1",  # Verilator bit-sliced exhaustive harness build
     "sim": "1",  # cocotb testbench build per simulator
     "sweep": "sweep-3",  # sweep rows; 2: power from the simulated activity; 3: flow 4
-    "dse/evals": "dse-eval-3",  # DSE measurements (accuracy, output error; not energy); 3: task fingerprint
+    "dse/evals": "dse-eval-4",  # DSE measurements (not energy); 3: task fingerprint; 4: per-sample
     "dse/builtins": "v1",  # trained built-in task models (model, data split, training)
 }
 

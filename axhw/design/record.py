@@ -201,7 +201,8 @@ def load_multiplier(path: Path, d: dict[str, Any], allow_edited: bool = False) -
                 raise AxhwError(f"{path}: {key} {d[key]} contradicts its family {d['family']} and "
                                 f"params ({getattr(spec, key)}): regenerate it with `axhw gen`")
     shift = d.get("out_shift", 0)
-    if not 0 <= shift or d["out_bits"] + shift > MAX_OUT_BITS:
+    # A shifted port is scaled in int64; an unshifted one may be as wide as a 32x32 product.
+    if shift < 0 or (shift and d["out_bits"] + shift > MAX_OUT_BITS):
         raise AxhwError(f"{path}: out_shift {shift} with out_bits {d['out_bits']} does not fit "
                         f"{MAX_OUT_BITS} bits (0 <= out_shift, out_bits + out_shift <= {MAX_OUT_BITS})")
     ports = d.get("ports") or {"a": "a", "b": "b", "p": "p"}

@@ -285,8 +285,8 @@ def test_bad_calibration_data():
 @pytest.mark.parametrize("bits,signed", [(8, False), (8, True), (4, True)])
 def test_no_grad_path_equals_reference_and_follows_weight_updates(bits, signed):
     """Without a graph the layers take the fused quantizer, cached weight codes and the float32
-    dequantization: still the integer reference bit for bit, and an in-place weight update is
-    seen (the cache is keyed on the weight's version)."""
+    dequantization: still the integer reference bit for bit, and in-place weight updates are
+    seen, also through ``.data`` (which does not move the version counter)."""
     model = small_cnn()
     x = torch.randn(6, 2, 8, 8)
     design = make("exact", bits, signed=signed)
@@ -301,6 +301,11 @@ def test_no_grad_path_equals_reference_and_follows_weight_updates(bits, signed):
     assert not np.array_equal(moved, got)
     assert np.array_equal(moved, ref_model(x.numpy(), q, table, signed, bits))
     assert np.array_equal(q(x).detach().numpy(), moved)  # the autograd path gives the same bits
+    q[5].weight.data[0].mul_(3)
+    with torch.no_grad():
+        again = q(x).numpy()
+    assert not np.array_equal(again, moved)
+    assert np.array_equal(again, ref_model(x.numpy(), q, table, signed, bits))
 
 
 @pytest.mark.parametrize("bits,signed", [(8, True), (8, False), (3, True)])

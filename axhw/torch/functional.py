@@ -3,8 +3,9 @@
 Forward is exact: every product is a table entry and the sum is an integer (axhw.emu kernels);
 the result is dequantized once, ``C * (s_a * s_b)`` rounded once to the input dtype (float32 does
 it in float32 where |C| < 2^24, which gives the same bits as the float64 product).
-Eval-time overheads are kept out of the hot path: a weight's codes are cached per layer until
-the weight changes, and the straight-through masks are only built when a gradient is needed.
+Eval-time overheads are kept out of the hot path: a weight's scale and codes are cached per layer
+while its values stay the same, and the straight-through masks are only built when a gradient is
+needed.
 Backward treats rounding as identity inside the clip range (straight-through quantization) and
 differentiates the product either as exact (``ste``) or with the LUT-difference tables (``lut``).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.nn.grad import conv2d_input, conv2d_weight
 
 from ..emu import lut_conv2d, lut_matmul
@@ -34,7 +36,7 @@ class LutOp:
         # bit-linear tables (exact, perforated, truncated, BAM, masked) run as dense GEMMs
         self.emu = prepare_luts(mults.tables, fast_path=True)
         self.index = None if mults.index is None else torch.from_numpy(mults.index)
-        self._weight: tuple | None = None  # (key, weight, scale, quant(weight)) of the last call
+        self._cache: dict = {}  # slot -> (copies of the tensors, value): see for_weight
         self.set_gradient("ste")
 
     def set_gradient(self, mode: str, half_window: int = 8, code_quirk: bool = False) -> None:
@@ -58,15 +60,24 @@ class LutOp:
         return q, codes(q, self.bits, self.signed), mask
 
     def quant_weight(self, w: torch.Tensor, scale: torch.Tensor, grad: bool):
-        """quant() of a weight, cached until the weight or its scale changes: at eval time the
-        weights are not requantized every call. The key holds the tensors themselves, so their
-        storage cannot be reused by another tensor while the entry lives; the version counter
-        (shared by views) moves with every in-place update (optimizer steps, load_state_dict)."""
-        key = (tensor_key(w), tensor_key(scale), grad)
-        hit = self._weight
-        if hit is None or hit[0] != key:
-            hit = self._weight = (key, w, scale, self.quant(w, scale, grad))
-        return hit[3]
+        """quant() of a weight, reused while the weight and its scale keep their values: at eval
+        time the weights are not requantized every call."""
+        return self.for_weight(("codes", grad), (w, scale), lambda: self.quant(w, scale, grad))
+
+    def for_weight(self, slot, tensors: tuple, compute):
+        """compute(), cached per slot while `tensors` hold the values they had: only where the
+        first is a parameter (or a view of one), and checked by value with a copy kept, since an
+        in-place write through ``.data`` does not move a tensor's version counter."""
+        w = tensors[0]
+        if not (isinstance(w, nn.Parameter) or isinstance(w._base, nn.Parameter)):
+            return compute()
+        hit = self._cache.get(slot)
+        if hit is not None and all(a.shape == b.shape and a.dtype == b.dtype and a.device == b.device
+                                   and torch.equal(a, b) for a, b in zip(hit[0], tensors)):
+            return hit[1]
+        value = compute()
+        self._cache[slot] = (tuple(t.detach().clone() for t in tensors), value)
+        return value
 
     def b_offsets(self, cb: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
         """Flat gradient-table offsets of the b side: lut * S^2 + b_code * 1 (a adds a_code * S)."""
@@ -97,12 +108,6 @@ def _dequant(c: torch.Tensor, scale: torch.Tensor, dtype, bound: int) -> torch.T
     if dtype == torch.float32 and scale.dtype == torch.float32 and bound < FP32_EXACT:
         return torch.mul(c, scale)  # int -> float32 inside the multiply: one pass
     return (c.to(torch.float64) * scale.to(torch.float64)).to(dtype)
-
-
-def tensor_key(t: torch.Tensor) -> tuple:
-    """What identifies a tensor's current values while a reference to it is held: storage,
-    layout and the version counter (shared by views, bumped by every in-place write)."""
-    return (t.data_ptr(), t.shape, t.stride(), t._version, t.dtype, t.device)
 
 
 def _nones(ctx) -> tuple:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..infra.errors import AxhwError
-from .functional import LutConv2d, LutMatmul, LutOp, needs_grad, tensor_key
+from .functional import LutConv2d, LutMatmul, LutOp, needs_grad
 from .multipliers import LayerMultipliers
 from .quant import AbsObserver, QuantConfig, scale_from_amax
 
@@ -71,13 +71,9 @@ class ApproxLayer(nn.Module):
 
     def weight_scale(self, w: torch.Tensor) -> torch.Tensor:
         """Per-output-channel symmetric scale from the current weights (max |w| per filter),
-        cached until the weight changes (see LutOp.quant_weight)."""
-        key, hit = tensor_key(w), self.__dict__.get("_wscale")
-        if hit is None or hit[0] != key:
-            scale = scale_from_amax(w.detach().abs().flatten(1).amax(1), self.op.bits,
-                                    self.op.signed)
-            hit = self.__dict__["_wscale"] = (key, w, scale)
-        return hit[2]
+        cached while the weight keeps its values (LutOp.for_weight)."""
+        return self.op.for_weight("scale", (w,), lambda: scale_from_amax(
+            w.detach().abs().flatten(1).amax(1), self.op.bits, self.op.signed))
 
     def extra_repr(self) -> str:
         m = self.op.mults

@@ -7,7 +7,8 @@
    fp32; MAC/s per wall second and per CPU second (= per busy core, what load cannot change).
 3. Bit-linear/low-rank engines against the LUT kernels per shape, and the measured choice.
 4. End to end (``--e2e``): resnet20 x64 and a torchvision-style ResNet-18 x8 through
-   ``axhw.torch.approximate``: float, exact design (bit-linear), RoBA (low-rank form, measured
+   ``axhw.torch.approximate``: float (also with the site router an approximated model carries,
+   to show its overhead), exact design (bit-linear), RoBA (low-rank form, measured
    choice) and RoBA with every layer forced onto the LUT kernels; one LUT-gradient training step.
 
 Every timed emulator result is first compared bit for bit with the reference LUT path (the
@@ -18,6 +19,7 @@ Usage: .venv/bin/python benchmarks/emu_cpu.py [--reps 3] [--threads 1,2] [--e2e]
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import os
 import platform
@@ -213,6 +215,7 @@ def e2e_rows(reps: int):
     from emu_bench import resnet18, resnet20
 
     from axhw.torch import approximate, set_gradient
+    from axhw.torch.sites import Router
 
     torch.set_num_threads(1)
     numba.set_num_threads(1)
@@ -224,7 +227,9 @@ def e2e_rows(reps: int):
         model = build().eval()
         x = torch.randn(batch, 3, size, size)
         macs, shape = count_macs(model, x), f"{label} forward x{batch} (1 thr)"
-        models = {"float model": model,
+        routed = copy.deepcopy(model)
+        Router(routed).install()  # what every approximated model carries: hooks + function mode
+        models = {"float model": model, "float model + axhw site router (overhead)": routed,
                   "exact design (bit-linear form)": approximate(model, {"*": exact}, x[:4]),
                   "RoBA (low-rank form, measured choice)": approximate(model, {"*": roba}, x[:4])}
         models["RoBA, LUT kernels only"] = _lut_kernels_only(

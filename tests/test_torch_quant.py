@@ -280,3 +280,54 @@ def test_bad_calibration_data():
         at.approximate(small_cnn(), {"*": "exact"}, [])
     with pytest.raises(AxhwError, match="not a tensor"):
         at.approximate(small_cnn(), {"*": "exact"}, [{"x": 1}])
+
+
+@pytest.mark.parametrize("bits,signed", [(8, False), (8, True), (4, True)])
+def test_no_grad_path_equals_reference_and_follows_weight_updates(bits, signed):
+    """Without a graph the layers take the fused quantizer, cached weight codes and the float32
+    dequantization: still the integer reference bit for bit, and in-place weight updates are
+    seen, also through ``.data`` (which does not move the version counter)."""
+    model = small_cnn()
+    x = torch.randn(6, 2, 8, 8)
+    design = make("exact", bits, signed=signed)
+    table = golden_lut(design)
+    q = at.approximate(model, {"*": design}, x, bits=bits)
+    with torch.no_grad():
+        got = q(x).numpy()
+        assert np.array_equal(got, ref_model(x.numpy(), q, table, signed, bits))
+        assert np.array_equal(q(x).numpy(), got)
+        q[0].weight.mul_(-0.5)
+        moved = q(x).numpy()
+    assert not np.array_equal(moved, got)
+    assert np.array_equal(moved, ref_model(x.numpy(), q, table, signed, bits))
+    assert np.array_equal(q(x).detach().numpy(), moved)  # the autograd path gives the same bits
+    q[5].weight.data[0].mul_(3)
+    with torch.no_grad():
+        again = q(x).numpy()
+    assert not np.array_equal(again, moved)
+    assert np.array_equal(again, ref_model(x.numpy(), q, table, signed, bits))
+
+
+@pytest.mark.parametrize("bits,signed", [(8, True), (8, False), (3, True)])
+def test_fused_quantizer_equals_quantize_then_codes(bits, signed):
+    from axhw.torch.kernels import quantize_codes
+    from axhw.torch.quant import codes, quantize
+
+    s = torch.tensor(0.0123456)
+    steps = torch.arange(-600, 600, dtype=torch.float32)
+    x = torch.cat([torch.randn(20000) * 2, (steps + 0.5) * s, steps * s])  # ties round to even
+    out = torch.empty(x.shape, dtype=torch.int32)
+    quantize_codes(x.numpy(), np.float32(s.item()), bits, signed, out.numpy())
+    assert torch.equal(out, codes(quantize(x, s, bits, signed), bits, signed))
+
+
+def test_float32_dequantize_equals_float64_rounding():
+    from axhw.torch.functional import FP32_EXACT, _dequant
+
+    g = torch.Generator().manual_seed(0)
+    n = 200000
+    c = torch.randint(-FP32_EXACT + 1, FP32_EXACT, (n,), dtype=torch.int32, generator=g)
+    s = torch.rand(n, generator=g) * 10.0 ** torch.randint(-30, 4, (n,), generator=g)
+    fast = _dequant(c, s, torch.float32, FP32_EXACT - 1)
+    assert torch.equal(fast, _dequant(c, s, torch.float32, FP32_EXACT))  # the float64 route
+    assert not torch.equal(fast, (c.double() * s.double() * (1 + 2**-20)).float())

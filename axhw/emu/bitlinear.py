@@ -215,7 +215,7 @@ def _matmul_codes(a, b, form: BitLinearForm, engine: str):
     return out.add_(col) if isinstance(col, torch.Tensor) or col else out
 
 
-def _direct_exact(form: BitLinearForm, cg: int, taps: int, groups: int) -> bool:
+def _direct_exact(form: BitLinearForm, cg: int, taps: int, groups: int, pad_code: int) -> bool:
     """torch's fp32 conv2d sums the form's terms exactly: fp32 arithmetic (no TF32/bf16), every
     partial sum of a channel chunk below 2^24, and whole groups in one chunk when grouped."""
     import torch
@@ -224,8 +224,7 @@ def _direct_exact(form: BitLinearForm, cg: int, taps: int, groups: int) -> bool:
     if (torch.get_float32_matmul_precision() != "highest"
             or getattr(mkldnn_conv, "fp32_precision", "none") not in ("none", "ieee")):
         return False
-    # maps are shifted by the pad code's operand: up to twice the operand bound
-    per_channel = taps * 2 * max(_term_bound(form), int(np.abs(form.ua).max(initial=0)), 1)
+    per_channel = taps * max(*_shifted_bounds(form, pad_code), 1)
     return per_channel < _EXACT_LIMIT["fp32"] and (groups == 1 or cg * per_channel < 2**24)
 
 
@@ -235,9 +234,13 @@ def _chunks(cg: int, groups: int, per_channel: int):
     return [(c0, min(c0 + step, cg)) for c0 in range(0, cg, step)]
 
 
-def _term_bound(form: BitLinearForm) -> int:
-    amax, bmax = form.operand_max
-    return form.rank * amax * bmax
+def _shifted_bounds(form: BitLinearForm, pad_code: int) -> tuple[int, int]:
+    """Bounds on one tap's |Σ_r (A_r[x] - A_r[pad]) B_r[w]| and |U[x] - U[pad]|: what the maps
+    of _conv_direct hold (the pad code's operand subtracted; for plain codes it is 0, so the
+    bound is not doubled and fewer channel chunks are needed)."""
+    a = np.abs(form.amat - form.amat[pad_code]).max(axis=0, initial=0)
+    b = np.abs(form.bmat).max(axis=0, initial=0)
+    return int(a @ b), int(np.abs(form.ua - form.ua[pad_code]).max(initial=0))
 
 
 def _conv_direct(tx, tw, form: BitLinearForm, t, geometry, out_hw, acc):
@@ -256,8 +259,8 @@ def _conv_direct(tx, tw, form: BitLinearForm, t, geometry, out_hw, acc):
     O, Cg, KH, KW = tw.shape
     R, xf, wf = form.rank, tx.reshape(-1), tw.reshape(-1)
     taps, K = KH * KW, Cg * KH * KW
-    umax = int(np.abs(form.ua).max(initial=0))
-    if K * 2 * (_term_bound(form) + umax) > INT32_MAX:  # shifted partial sums may not fit
+    term, ubound = _shifted_bounds(form, pad_code)
+    if K * (term + ubound) > INT32_MAX:  # shifted partial sums may not fit
         acc = torch.int64
     col = torch.full((O,), K * form.const, dtype=acc, device=tx.device)
     out = None
@@ -267,15 +270,16 @@ def _conv_direct(tx, tw, form: BitLinearForm, t, geometry, out_hw, acc):
 
     if R:
         shift = [int(c[pad_code]) for c in t["Af"]]
-        maps = torch.stack([(c - sh).index_select(0, xf).reshape(tx.shape)
-                            for c, sh in zip(t["Af"], shift)], 2)
+        maps = [(c - sh if sh else c).index_select(0, xf).reshape(tx.shape)
+                for c, sh in zip(t["Af"], shift)]
+        maps = maps[0].unsqueeze(2) if R == 1 else torch.stack(maps, 2)  # no copy for R = 1
         maps = maps.reshape(N, C * R, *tx.shape[2:])  # channels (c, r), like the weights below
         wB = torch.stack([c.index_select(0, wf).reshape(tw.shape) for c in t["Bf"]], 2)
         for r, sh in enumerate(shift):
             if sh:
                 col += sh * wB[:, :, r].reshape(O, -1).sum(1, dtype=torch.float64).to(acc)
         wB = wB.reshape(O, Cg * R, KH, KW)
-        for c0, c1 in _chunks(Cg, groups, taps * 2 * _term_bound(form)):
+        for c0, c1 in _chunks(Cg, groups, taps * term):
             part = conv(maps[:, c0 * R:c1 * R] if groups == 1 else maps,
                         wB[:, c0 * R:c1 * R]).to(acc)
             out = part if out is None else out.add_(part)
@@ -283,7 +287,7 @@ def _conv_direct(tx, tw, form: BitLinearForm, t, geometry, out_hw, acc):
         ushift = int(t["ua"][pad_code])
         umap = (t["ua"] - ushift).index_select(0, xf).reshape(tx.shape).to(torch.float32)
         col += K * ushift
-        for c0, c1 in _chunks(Cg, groups, taps * 2 * umax):
+        for c0, c1 in _chunks(Cg, groups, taps * ubound):
             ones = torch.ones((groups, c1 - c0, KH, KW), device=tx.device)
             rows = conv(umap[:, c0:c1] if groups == 1 else umap, ones).to(acc)  # (N, g, OH, OW)
             rows = rows.repeat_interleave(O // groups, dim=1)
@@ -292,7 +296,7 @@ def _conv_direct(tx, tw, form: BitLinearForm, t, geometry, out_hw, acc):
         col += t["vb"].index_select(0, wf).reshape(O, -1).sum(1, dtype=acc)
     if out is None:
         out = torch.zeros((N, O, *out_hw), dtype=acc, device=tx.device)
-    return out.add_(col[None, :, None, None])
+    return out.add_(col[None, :, None, None]) if col.any() else out
 
 
 def _result(out, form: BitLinearForm, k: int, kind: str):
@@ -369,7 +373,8 @@ def _conv_codes(tx, tw, form: BitLinearForm, eng: str, s, p, d, groups: int, pad
     K, L = Cg * KH * KW, OH * OW
     t = _Tables.get(form, tx.device, eng)
     acc = _acc_dtype(form, K)
-    if eng == "fp32" and tx.device.type == "cpu" and _direct_exact(form, Cg, KH * KW, groups):
+    if eng == "fp32" and tx.device.type == "cpu" and _direct_exact(form, Cg, KH * KW, groups,
+                                                                        pad_code):
         return _conv_direct(tx, tw, form, t, (s, p, d, groups, pad_code), out_hw, acc)
     xp = F.pad(tx, (p[1], p[1], p[0], p[0]), value=pad_code)  # codes, so padding maps like data
 

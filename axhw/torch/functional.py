@@ -26,7 +26,7 @@ from .kernels import lut_backward, quantize_codes
 from .multipliers import LayerMultipliers
 from .quant import codes, qmax, quantize
 
-__all__ = ["LutConv2d", "LutMatmul", "LutOp"]
+__all__ = ["LutConv2d", "LutMatmul", "LutOp", "needs_grad"]
 
 class LutOp:
     """One layer's multipliers prepared for the kernels, plus its backward setting."""

@@ -6,7 +6,7 @@ import numba
 import numpy as np
 from numba import prange
 
-__all__ = ["PART_ENTRIES", "TASKS", "lut_backward"]
+__all__ = ["PART_ENTRIES", "TASKS", "lut_backward", "quantize_codes"]
 
 TASKS = 16  # row blocks of the backward, each with its own grad_b block ...
 PART_ENTRIES = 1 << 22  # ... as long as all blocks together stay within 32 MiB

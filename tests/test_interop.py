@@ -232,6 +232,7 @@ def test_c_export_name_and_ppa_lines(tmp_path, cli):
     assert "NANGATE45" not in export_text(d, "c")  # the PPA lines come only from --ppa
     other = load_design(write_design(make("exact", 4), tmp_path))
     for args, message in ((["--name", "2x"], "not a C/Python identifier"),
+                          (["--name", "double"], "not a C/Python identifier"),  # a C keyword
                           (["--ppa", char], "characterizes mul4u_bam_h1_v3")):
         proc = cli("export", other.json_path, "-o", tmp_path / "x.c", *args)
         assert_one_line_error(proc)

@@ -13,12 +13,13 @@ axhw runs its tools (and stages the user's files under names it chooses, see
 
 from __future__ import annotations
 
+import keyword
 import re
 from pathlib import Path
 
 from .errors import AxhwError
 
-__all__ = ["KEYWORDS", "check_name", "check_plain_path"]
+__all__ = ["C_KEYWORDS", "KEYWORDS", "check_function_name", "check_name", "check_plain_path"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,1023}")
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_./+-]+")
@@ -57,6 +58,23 @@ def check_name(name, what: str = "module") -> str:
                         "([A-Za-z_][A-Za-z0-9_$]*)")
     if name in KEYWORDS:
         raise AxhwError(f"{what} name {name!r} is a Verilog keyword")
+    return name
+
+
+# C99 keywords: an exported C function may not be named after one (Python's come from `keyword`).
+C_KEYWORDS = frozenset("""
+auto break case char const continue default do double else enum extern float for goto if inline
+int long register restrict return short signed sizeof static struct switch typedef union unsigned
+void volatile while _Bool _Complex _Imaginary
+""".split())
+_FUNCTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,1023}")
+
+
+def check_function_name(name, what: str = "--name") -> str:
+    """`name` if it can name both a C and a Python function, else a one-line error."""
+    if (not isinstance(name, str) or not _FUNCTION.fullmatch(name) or name in C_KEYWORDS
+            or keyword.iskeyword(name)):
+        raise AxhwError(f"{what} {_shown(name)} is not a C/Python identifier")
     return name
 
 

@@ -19,8 +19,6 @@ The port value is the product at scale ``<< out_shift`` (fixed-width designs), a
 from __future__ import annotations
 
 import contextlib
-import keyword
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,7 +27,7 @@ from ..design.record import Design
 from ..infra.errors import AxhwError
 from ..infra.fileio import cache_root, ensure_dir, format_from_suffix
 from ..measure.lut import MAX_LUT_BITS
-from ..infra.names import check_name
+from ..infra.names import check_function_name, check_name
 from ..sim.netsim import GateNetlist, gate_flow, generic_netlist
 from .pdk import load_library
 from .synth import synthesize
@@ -94,7 +92,8 @@ def export_multiplier(design: Design, fmt: str, pdk: str | None, pdk_root: str |
         return blif(design)
     if fmt not in ("c", "python"):
         raise AxhwError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    name = check_function_name(name) if name is not None else function_name(design.top)
+    name = (check_function_name(name) if name is not None else
+            check_function_name(function_name(design.top), f"{design.top}: its function name"))
     nl = generic_netlist(design.verilog_path, design.top)
     if fmt == "python":
         return python_model(design, nl, name)
@@ -136,12 +135,6 @@ def _statements(design: Design, nl: GateNetlist, lang: str):
 def function_name(top: str) -> str:
     """The C/Python function name: the module name ("$" is not allowed in C or Python)."""
     return top.replace("$", "_")
-
-
-def check_function_name(name: str) -> str:
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or keyword.iskeyword(name):
-        raise AxhwError(f"--name {name!r} is not a C/Python identifier")
-    return name
 
 
 # -- EvoApproxLib's header lines ("// MAE% = 0.00095 %" ... "// PDK45_DELAY = 1.42 ns"), which its
